@@ -47,6 +47,11 @@ func NewDatabase(tb testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		tb.Fatalf("create test database %s: %v", name, err)
 	}
+	// Readers of the global log wait for the oldest write transaction on the
+	// whole server; a test that leaves one open must not stall the others long.
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET idle_in_transaction_session_timeout = '30s'"); err != nil {
+		tb.Fatalf("configure test database %s: %v", name, err)
+	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
