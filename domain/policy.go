@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy holds the tunable limits of the session rules. The zero value is not
+// usable: start from DefaultPolicy and check changes with Validate. The
+// decisions assume a valid policy.
+type Policy struct {
+	// RecallWindow is how long after its server timestamp a message may be
+	// recalled by its sender (inclusive). Default 2 minutes.
+	RecallWindow time.Duration
+	// MaxClockSkew is how far a client timestamp may be from the server clock
+	// (inclusive) and still be used as the adjusted timestamp. Default 60 s.
+	MaxClockSkew time.Duration
+	// DedupWindow is how long a (sender, clientMessageId) stays known to the
+	// state: a duplicate send within it is answered with the original message.
+	// Default 24 hours.
+	DedupWindow time.Duration
+	// MaxContentBytes bounds a message's content, in bytes. Default 32768.
+	MaxContentBytes int
+	// MaxExtBytes bounds a message's ext (a JSON object), in bytes. Default 4096.
+	MaxExtBytes int
+	// MaxGroupMembers bounds the members of a group, creator included.
+	// Default 1000.
+	MaxGroupMembers int
+	// MaxTitleBytes bounds a group's title, in bytes. Default 200.
+	MaxTitleBytes int
+}
+
+// DefaultPolicy returns the limits the wire contract documents.
+func DefaultPolicy() Policy {
+	return Policy{
+		RecallWindow:    2 * time.Minute,
+		MaxClockSkew:    60 * time.Second,
+		DedupWindow:     24 * time.Hour,
+		MaxContentBytes: 32 << 10,
+		MaxExtBytes:     4 << 10,
+		MaxGroupMembers: 1000,
+		MaxTitleBytes:   200,
+	}
+}
+
+// Validate reports every limit that is not positive. A group must have room
+// for at least two members. Windows are used at millisecond precision, so they
+// must be at least a millisecond.
+func (p Policy) Validate() error {
+	var errs []error
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"RecallWindow", p.RecallWindow},
+		{"MaxClockSkew", p.MaxClockSkew},
+		{"DedupWindow", p.DedupWindow},
+	}
+	for _, f := range durations {
+		if f.d < time.Millisecond {
+			errs = append(errs, fmt.Errorf("policy: %s must be at least 1ms, got %v", f.name, f.d))
+		}
+	}
+	sizes := []struct {
+		name string
+		n    int
+		min  int
+	}{
+		{"MaxContentBytes", p.MaxContentBytes, 1},
+		{"MaxExtBytes", p.MaxExtBytes, 2}, // "{}"
+		{"MaxGroupMembers", p.MaxGroupMembers, 2},
+		{"MaxTitleBytes", p.MaxTitleBytes, 1},
+	}
+	for _, f := range sizes {
+		if f.n < f.min {
+			errs = append(errs, fmt.Errorf("policy: %s must be at least %d, got %d", f.name, f.min, f.n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// retention is how long behind the newest message the state keeps messages
+// and dedup keys: long enough for both recall and dedup.
+func (p Policy) retention() time.Duration {
+	return max(p.DedupWindow, p.RecallWindow)
+}
