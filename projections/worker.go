@@ -1,0 +1,114 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tellyou/tellyou/events"
+)
+
+// worker runs one projection of a Runner.
+type worker struct {
+	cfg *RunnerConfig
+	p   Projection
+
+	// known is the checkpoint as last read or written by this worker.
+	known atomic.Int64
+	// progressed is set when a batch commits, so the next failure starts the
+	// backoff again.
+	progressed atomic.Bool
+
+	mu     sync.Mutex
+	status ProjectionStatus
+}
+
+func (w *worker) run(ctx context.Context) {
+	backoff := w.cfg.RetryBackoff
+	for ctx.Err() == nil {
+		err := w.follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errRewound) {
+			w.cfg.Logger.Warn("projection checkpoint moved back; resubscribing",
+				"projection", w.p.Name(), "error", err)
+			continue
+		}
+		if w.progressed.Swap(false) {
+			backoff = w.cfg.RetryBackoff
+		}
+		w.fail(err, backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, w.cfg.MaxRetryBackoff)
+	}
+}
+
+// follow subscribes from the stored checkpoint and applies batches until the
+// subscription fails or ctx ends.
+func (w *worker) follow(ctx context.Context) error {
+	pos, err := readCheckpoint(ctx, w.cfg.Pool, w.p.Name())
+	if err != nil {
+		return err
+	}
+	w.known.Store(int64(pos))
+	w.setPosition(pos)
+	err = w.cfg.Store.Subscribe(ctx, pos, w.cfg.BatchSize, w.handle)
+	if err == nil {
+		err = errors.New("subscription ended")
+	}
+	return err
+}
+
+func (w *worker) handle(ctx context.Context, batch []events.RecordedEvent) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	known := events.Position(w.known.Load())
+	pos, err := commitBatch(ctx, w.cfg.Pool, w.p, batch, known)
+	if errors.Is(err, errRewound) {
+		return err
+	}
+	if pos > known {
+		w.known.Store(int64(pos))
+		w.setPosition(pos)
+		w.progressed.Store(true)
+	}
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.status.Failing = false
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *worker) setPosition(pos events.Position) {
+	w.mu.Lock()
+	w.status.Position = pos
+	w.mu.Unlock()
+}
+
+// fail records and logs a failure with the event it concerns, if any.
+func (w *worker) fail(err error, retryIn time.Duration) {
+	attrs := []any{slog.String("projection", w.p.Name()),
+		slog.Int64("checkpoint", w.known.Load()), slog.Duration("retry_in", retryIn)}
+	var ee *EventError
+	if errors.As(err, &ee) {
+		attrs = append(attrs, slog.Int64("position", int64(ee.Position)), slog.String("stream", ee.StreamID),
+			slog.Int64("version", ee.Version), slog.String("type", ee.Type))
+	}
+	attrs = append(attrs, slog.Any("error", err))
+	w.cfg.Logger.Error("projection failed", attrs...)
+	w.mu.Lock()
+	w.status.Failing = true
+	w.status.LastError = err.Error()
+	w.mu.Unlock()
+}
