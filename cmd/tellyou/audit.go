@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/pgstore"
+)
+
+// auditEvent is one event as auditors see it (PROTOCOL.md, audit endpoint).
+type auditEvent struct {
+	StreamID       string          `json:"streamId"`
+	Version        int64           `json:"version"`
+	GlobalPosition int64           `json:"globalPosition"`
+	Type           string          `json:"type"`
+	Data           json.RawMessage `json:"data"`
+	Metadata       json.RawMessage `json:"metadata"`
+}
+
+func auditCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	session := fs.String("session", "", "session id (required)")
+	from := fs.Int64("from-version", 1, "first stream version to print")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *session == "" {
+		return errors.New("audit: --session is required")
+	}
+	pool, err := openDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store, err := pgstore.New(ctx, pool, pgstore.Config{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	enc := json.NewEncoder(stdout)
+	n := 0
+	for next := *from; ; {
+		recs, err := store.ReadStream(ctx, *session, next, 1000)
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", *session, err)
+		}
+		for _, r := range recs {
+			if err := enc.Encode(auditView(r)); err != nil {
+				return err
+			}
+			n++
+			next = r.Version + 1
+		}
+		if len(recs) < 1000 {
+			break
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("audit: session %s has no events from version %d", *session, *from)
+	}
+	return nil
+}
+
+func auditView(r events.RecordedEvent) auditEvent {
+	return auditEvent{
+		StreamID: r.StreamID, Version: r.Version, GlobalPosition: int64(r.Position),
+		Type: r.Type, Data: r.Data, Metadata: r.Metadata,
+	}
+}

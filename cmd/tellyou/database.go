@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tellyou/tellyou/events/pgstore"
+	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+// openDatabase creates the configured database if it is missing, connects a pool
+// to it and applies every migration. Several processes may do this at once.
+func openDatabase(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	if err := ensureDatabase(ctx, url); err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse TELLYOU_DATABASE_URL: %w", err)
+	}
+	// Readers of the global log wait for the oldest open write transaction
+	// (see events/pgstore); none of ours idles, and this bounds a stray one.
+	if _, set := pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", redact(url), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to %s: %w", redact(url), err)
+	}
+	for _, m := range []struct {
+		name string
+		fn   func(context.Context, *pgxpool.Pool) error
+	}{{"event store", pgstore.Migrate}, {"read models", readmodels.Migrate}, {"auth", auth.Migrate}} {
+		if err := m.fn(ctx, pool); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return pool, nil
+}
+
+// ensureDatabase creates the URL's database through the server's maintenance
+// database when it does not exist.
+func ensureDatabase(ctx context.Context, url string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("parse TELLYOU_DATABASE_URL: %w", err)
+	}
+	name := cfg.Database
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return conn.Close(ctx)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		return fmt.Errorf("connect to %s: %w", redact(url), err)
+	}
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	aconn, err := pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to maintenance database to create %q: %w", name, err)
+	}
+	defer aconn.Close(ctx)
+	_, err = aconn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") { // created by a racing node
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// redact hides a password in a connection URL for logs and errors.
+func redact(url string) string {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "the configured database"
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}

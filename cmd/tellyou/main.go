@@ -1,0 +1,84 @@
+// Command tellyou is the TellYou instant-messaging server and its operator tools.
+//
+//	tellyou serve                       run the server
+//	tellyou migrate                     create the database if missing and apply migrations
+//	tellyou rebuild [--projection NAME] replay the log into fresh read models and switch over
+//	tellyou audit --session ID          print a session's raw events with metadata
+//	tellyou token --user U [--role auditor] [--ttl D] [--device NAME]
+//	                                    mint a JWT for a user
+//
+// Configuration comes from the environment (see config.go and docs/protocol.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "tellyou:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: tellyou <command> [flags]
+
+commands:
+  serve                         run the server
+  migrate                       create the database if missing and apply migrations
+  rebuild [--projection NAME]   rebuild read models from the event log
+  audit --session ID            print a session's events with metadata
+  token --user U [--role auditor] [--ttl 24h] [--device NAME]
+                                mint a JWT for a user
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cfg, err := configFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogFormat)
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serveCmd(ctx, cfg, logger, rest, stderr)
+	case "migrate":
+		return migrateCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "rebuild":
+		return rebuildCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

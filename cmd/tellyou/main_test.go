@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/pgstore"
+	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/handlers/auth"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestOperatorCommandsOnARealDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// A database that does not exist yet: migrate creates it.
+	url := strings.Replace(pgtest.NewDatabase(t), "tellyou_test_", "tellyou_test_new_", 1)
+	t.Cleanup(func() { dropDatabase(t, url) })
+	getenv := env(map[string]string{"TELLYOU_DATABASE_URL": url})
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"migrate"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("migrate: %v (%s)", err, errOut.String())
+	}
+	if err := run(ctx, []string{"migrate"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if err := run(ctx, []string{"token", "--user", "ann"}, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), "no stored secret") {
+		t.Fatalf("token before any secret exists = %v", err)
+	}
+
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	secret, err := auth.LoadOrCreateSecret(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"token", "--user", "ann", "--role", "auditor", "--ttl", "1h"}, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	p, err := auth.Verify(secret, strings.TrimSpace(out.String()), time.Now())
+	if err != nil || p.UserID != "ann" || !p.IsAuditor() {
+		t.Fatalf("minted token = %+v, %v", p, err)
+	}
+	if err := run(ctx, []string{"token", "--user", "ann", "--role", "admin"}, getenv, &out, &errOut); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+
+	store, err := pgstore.New(ctx, pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ev, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", CorrelationID: "c"}, Payload: events.SessionCreated{SessionID: "d:ann:bob", Kind: events.KindDirect, Members: []string{"ann", "bob"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(ctx, "d:ann:bob", events.NoStream, []events.EventData{ev}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"audit", "--session", "d:ann:bob"}, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var printed auditEvent
+	if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
+		t.Fatalf("audit output %q: %v", out.String(), err)
+	}
+	if printed.StreamID != "d:ann:bob" || printed.Version != 1 || printed.Type != "SessionCreated" || !bytes.Contains(printed.Metadata, []byte(`"actor":"ann"`)) {
+		t.Fatalf("audit printed %+v", printed)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"rebuild", "--projection", "sessions"}, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "rebuilt sessions") {
+		t.Fatalf("rebuild printed %q", out.String())
+	}
+	if err := run(ctx, []string{"rebuild", "--projection", "nope"}, getenv, &out, &errOut); err == nil {
+		t.Fatal("unknown projection accepted")
+	}
+}
+
+func TestConfigFromEnvRefusesBadValues(t *testing.T) {
+	t.Parallel()
+	for name, vars := range map[string]map[string]string{
+		"bad skew":        {"TELLYOU_MAX_CLOCK_SKEW": "soon"},
+		"negative recall": {"TELLYOU_RECALL_WINDOW": "-1s"},
+		"bad store":       {"TELLYOU_EVENTSTORE": "mysql"},
+		"bad log format":  {"TELLYOU_LOG_FORMAT": "xml"},
+	} {
+		if _, err := configFromEnv(env(vars)); err == nil {
+			t.Errorf("%s: accepted %v", name, vars)
+		}
+	}
+	c, err := configFromEnv(env(nil))
+	if err != nil || c.Addr != "127.0.0.1:8080" || c.DatabaseURL != defaultDatabaseURL || c.RecallWindow != 2*time.Minute {
+		t.Fatalf("defaults = %+v, %v", c, err)
+	}
+}
+
+func TestUnknownCommandIsRefused(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"dance"}, env(nil), &out, &errOut); err == nil || !strings.Contains(errOut.String(), "usage") {
+		t.Fatalf("run(dance) = %v, stderr %q", err, errOut.String())
+	}
+}
+
+func dropDatabase(t *testing.T, url string) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	admin, err := pgxpool.New(context.Background(), pgtest.AdminURL())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(context.Background(), `DROP DATABASE IF EXISTS "`+cfg.ConnConfig.Database+`" WITH (FORCE)`); err != nil {
+		t.Error(err)
+	}
+}

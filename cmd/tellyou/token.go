@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/tellyou/tellyou/handlers/auth"
+)
+
+func tokenCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.String("user", "", "user id (required)")
+	role := fs.String("role", "", `role to grant ("auditor")`)
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	device := fs.String("device", "", "device name carried in the token")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *user == "" {
+		return errors.New("token: --user is required")
+	}
+	p := auth.Principal{UserID: *user, Device: *device}
+	switch *role {
+	case "":
+	case auth.RoleAuditor:
+		p.Roles = []string{auth.RoleAuditor}
+	default:
+		return fmt.Errorf("token: unknown role %q (known: auditor)", *role)
+	}
+	secret, err := signingSecret(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	tok, err := auth.Mint(secret, p, time.Now(), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// signingSecret returns TELLYOU_JWT_SECRET, or the secret kept in the database
+// (generated there first when create is set, as serve does).
+func signingSecret(ctx context.Context, cfg config, create bool) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		if len(cfg.JWTSecret) < auth.MinSecretBytes {
+			return nil, fmt.Errorf("TELLYOU_JWT_SECRET must be at least %d bytes", auth.MinSecretBytes)
+		}
+		return []byte(cfg.JWTSecret), nil
+	}
+	pool, err := openDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	if create {
+		return auth.LoadOrCreateSecret(ctx, pool)
+	}
+	return auth.LoadSecret(ctx, pool)
+}

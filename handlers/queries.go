@@ -1,0 +1,167 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+// ReadModels is what the queries need of readmodels.
+type ReadModels interface {
+	MessageLookup
+	Sessions(ctx context.Context, userID string) ([]readmodels.Session, error)
+	Session(ctx context.Context, sessionID, userID string) (readmodels.Session, error)
+	Messages(ctx context.Context, sessionID string, q readmodels.PageQuery) (readmodels.MessagePage, error)
+	Inbox(ctx context.Context, userID string, limit int) ([]readmodels.Message, error)
+	Unread(ctx context.Context, userID string) (readmodels.UnreadSummary, error)
+}
+
+// Queries answers reads. Access is checked against the session's event-sourced
+// state (always current); the answers come from the read models, which trail the
+// log by the projection lag.
+type Queries struct {
+	repo  *SessionRepository
+	rm    ReadModels
+	store EventStore
+	ack   *AckHandler
+}
+
+// NewQueries builds the query side on top of the commands' session repository.
+func NewQueries(cmds *Commands, rm ReadModels, store EventStore) (*Queries, error) {
+	if cmds == nil || rm == nil || store == nil {
+		return nil, errors.New("new queries: nil dependency")
+	}
+	return &Queries{repo: cmds.Sessions, rm: rm, store: store, ack: cmds.Ack}, nil
+}
+
+// CheckAccess returns the session's state when userID is a member; not_found or
+// forbidden otherwise.
+func (q *Queries) CheckAccess(ctx context.Context, userID, sessionID string) (*domain.Session, error) {
+	if _, err := domain.SessionKind(sessionID); err != nil {
+		return nil, err
+	}
+	s, err := q.repo.Load(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckAccess(userID); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Sessions lists the user's sessions, latest activity first.
+func (q *Queries) Sessions(ctx context.Context, userID string) ([]readmodels.Session, error) {
+	list, err := q.rm.Sessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", userID, err)
+	}
+	return list, nil
+}
+
+// MessagesQuery pages a session's history.
+type MessagesQuery struct {
+	Meta      RequestMeta
+	SessionID string
+	Page      readmodels.PageQuery
+	// MarkRead also moves the user's read watermark to the last returned seq,
+	// as an offline pull does.
+	MarkRead bool
+}
+
+// Messages returns a page of history to a member.
+func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
+	if _, err := q.CheckAccess(ctx, mq.Meta.Actor, mq.SessionID); err != nil {
+		return readmodels.MessagePage{}, err
+	}
+	page, err := q.rm.Messages(ctx, mq.SessionID, mq.Page)
+	if errors.Is(err, readmodels.ErrNotFound) {
+		// Known to the log, not yet to the read models: nothing to page yet.
+		return readmodels.MessagePage{Messages: []readmodels.Message{}}, nil
+	}
+	if err != nil {
+		return readmodels.MessagePage{}, fmt.Errorf("page messages of %s: %w", mq.SessionID, err)
+	}
+	if mq.MarkRead && len(page.Messages) > 0 {
+		last := page.Messages[len(page.Messages)-1].Seq
+		if _, err := q.ack.Handle(ctx, Ack{Meta: mq.Meta, SessionID: mq.SessionID, Seq: last, AckType: domain.AckRead}); err != nil {
+			return readmodels.MessagePage{}, fmt.Errorf("mark %s read up to %d: %w", mq.SessionID, last, err)
+		}
+	}
+	return page, nil
+}
+
+// Inbox returns messages the user has not acked as received, oldest first.
+func (q *Queries) Inbox(ctx context.Context, userID string, limit int) ([]readmodels.Message, error) {
+	msgs, err := q.rm.Inbox(ctx, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("inbox of %s: %w", userID, err)
+	}
+	return msgs, nil
+}
+
+// Unread returns the user's unread counts.
+func (q *Queries) Unread(ctx context.Context, userID string) (readmodels.UnreadSummary, error) {
+	u, err := q.rm.Unread(ctx, userID)
+	if err != nil {
+		return readmodels.UnreadSummary{}, fmt.Errorf("unread counts of %s: %w", userID, err)
+	}
+	return u, nil
+}
+
+// AuditQuery reads a session's raw events.
+type AuditQuery struct {
+	// Auditor must be true: only users with the auditor role read raw events.
+	Auditor     bool
+	SessionID   string
+	FromVersion int64
+	Limit       int
+}
+
+// MaxAuditLimit bounds one audit page.
+const MaxAuditLimit = 1000
+
+// Audit returns the raw events of a session's stream in order.
+func (q *Queries) Audit(ctx context.Context, aq AuditQuery) ([]events.RecordedEvent, error) {
+	if !aq.Auditor {
+		return nil, &domain.Error{Kind: domain.KindForbidden, Reason: "only auditors read raw events"}
+	}
+	if _, err := domain.SessionKind(aq.SessionID); err != nil {
+		return nil, err
+	}
+	if aq.FromVersion < 1 {
+		aq.FromVersion = 1
+	}
+	if aq.Limit <= 0 || aq.Limit > MaxAuditLimit {
+		aq.Limit = MaxAuditLimit
+	}
+	recs, err := q.store.ReadStream(ctx, aq.SessionID, aq.FromVersion, aq.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit %s from version %d: %w", aq.SessionID, aq.FromVersion, err)
+	}
+	if len(recs) == 0 && aq.FromVersion == 1 {
+		return nil, &domain.Error{Kind: domain.KindNotFound, Reason: "no such session"}
+	}
+	return recs, nil
+}
+
+// SessionView renders a session's state as the sessions list shows it, for
+// answers that must not wait for the read models (a group just created).
+func SessionView(s *domain.Session, userID string) readmodels.Session {
+	v := readmodels.Session{
+		SessionID: s.ID,
+		Kind:      s.Kind,
+		Title:     s.Title,
+		Owner:     s.Owner,
+		Members:   s.MemberIDs(),
+		LastSeq:   s.LastSeq,
+	}
+	if m, ok := s.Members[userID]; ok {
+		v.ReceivedSeq, v.ReadSeq = m.ReceivedSeq, m.ReadSeq
+	}
+	return v
+}

@@ -1,0 +1,85 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+func TestUnreadCountsFollowTheProtocol(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t)
+	ctx := context.Background()
+	a1 := e.sendTo(t, "ann", "bob", "1", "a1")
+	sid := a1.SessionID
+	e.send(t, "ann", sid, "2", "a2")
+	a3 := e.send(t, "ann", sid, "3", "a3")
+	e.send(t, "bob", sid, "bob's own", "b1") // never unread for bob
+	e.clock.Advance(time.Second)
+	gid := e.group(t, "cat", "bob")
+	e.send(t, "cat", gid, "group hello", "c1")
+
+	unread := func(user string) readmodels.UnreadSummary {
+		t.Helper()
+		e.caughtUp(t)
+		u, err := e.queries.Unread(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	if u := unread("bob"); u.Total != 4 || u.Sessions[sid] != 3 || u.Sessions[gid] != 1 {
+		t.Fatalf("bob unread = %+v, want 3 in %s and 1 in %s", u, sid, gid)
+	}
+	if u := unread("ann"); u.Total != 1 || u.Sessions[sid] != 1 {
+		t.Fatalf("ann unread = %+v, want bob's one message", u)
+	}
+	if err := e.cmds.Recall.Handle(ctx, handlers.Recall{Meta: as("ann"), SessionID: sid, MessageID: a3.MessageID}); err != nil {
+		t.Fatal(err)
+	}
+	if u := unread("bob"); u.Sessions[sid] != 2 {
+		t.Fatalf("bob unread after a recall = %+v, want 2", u)
+	}
+	// An offline pull with markRead reads what it returned.
+	page, err := e.queries.Messages(ctx, handlers.MessagesQuery{Meta: as("bob"), SessionID: sid, Page: readmodels.PageQuery{Limit: 1}, MarkRead: true})
+	if err != nil || len(page.Messages) != 1 || !page.HasMore || page.LastSeq != 4 {
+		t.Fatalf("pull = %+v, %v", page, err)
+	}
+	if u := unread("bob"); u.Sessions[sid] != 1 || u.Total != 2 {
+		t.Fatalf("bob unread after reading seq 1 = %+v, want 1 here, 2 in all", u)
+	}
+	inbox, err := e.queries.Inbox(ctx, "bob", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read implies received: seq 1 left the inbox; 2, 3 (recalled) and the group message remain.
+	if len(inbox) != 3 || inbox[0].Seq != 2 || inbox[1].Seq != 3 || !inbox[1].Recalled || inbox[2].SessionID != gid {
+		t.Fatalf("bob's inbox = %+v", inbox)
+	}
+	sessions, err := e.queries.Sessions(ctx, "bob")
+	if err != nil || len(sessions) != 2 || sessions[0].SessionID != gid {
+		t.Fatalf("bob's sessions = %+v, %v; latest activity (the group) first", sessions, err)
+	}
+}
+
+func TestAuditIsForAuditorsOnly(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t)
+	ctx := context.Background()
+	ack := e.sendTo(t, "ann", "bob", "for the record", "c1")
+	if _, err := e.queries.Audit(ctx, handlers.AuditQuery{SessionID: ack.SessionID}); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("audit by a non-auditor = %v, want forbidden", err)
+	}
+	recs, err := e.queries.Audit(ctx, handlers.AuditQuery{Auditor: true, SessionID: ack.SessionID})
+	if err != nil || len(recs) != 2 || recs[0].Type != "SessionCreated" || recs[1].Version != 2 {
+		t.Fatalf("audit = %+v, %v", recs, err)
+	}
+	if _, err := e.queries.Audit(ctx, handlers.AuditQuery{Auditor: true, SessionID: "d:no:one"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("audit of a missing session = %v, want not_found", err)
+	}
+}

@@ -1,0 +1,240 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
+)
+
+// EventStore is what the handlers need of the event log.
+type EventStore interface {
+	Append(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error)
+	ReadStream(ctx context.Context, streamID string, fromVersion int64, limit int) ([]events.RecordedEvent, error)
+}
+
+// RequestMeta says who asked for a change and why, for the events' metadata.
+type RequestMeta struct {
+	// Actor is the authenticated user id.
+	Actor string
+	// CorrelationID ties the events to the client request; empty gets a fresh id.
+	CorrelationID string
+	// CausationID is the id of what caused the change (a frame or request id);
+	// empty means the correlation id.
+	CausationID string
+}
+
+// decideFunc decides on a private copy of the state; it may be called several
+// times when appends conflict, each time on fresher state.
+type decideFunc func(s *domain.Session) ([]events.Payload, error)
+
+const (
+	streamPageSize = 1000
+	lockStripes    = 1024
+	maxAttempts    = 50
+	// maxBackoff caps the random pause before deciding again after a conflict
+	// with another process, which spreads out nodes racing on one session.
+	maxBackoff = 20 * time.Millisecond
+)
+
+// SessionRepository loads session state and appends decided events.
+//
+// States are cached in memory (an LRU of up to CacheSize sessions) and caught up
+// from the stream's tail, so a command on a long session reads only the events
+// it has not seen: a cold session is replayed once, then kept. Commands on one
+// session are serialised in this process by a striped lock, so concurrent local
+// senders never conflict; a conflict with another process's append reloads the
+// missing events and decides again.
+type SessionRepository struct {
+	store  EventStore
+	policy domain.Policy
+	cache  *lru.Cache[string, *domain.Session]
+	locks  [lockStripes]sync.Mutex
+	seed   maphash.Seed
+	now    func() time.Time
+	newID  func() string
+}
+
+func newSessionRepository(store EventStore, policy domain.Policy, cacheSize int, now func() time.Time, newID func() string) (*SessionRepository, error) {
+	cache, err := lru.New[string, *domain.Session](cacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("session cache: %w", err)
+	}
+	return &SessionRepository{store: store, policy: policy, cache: cache, seed: maphash.MakeSeed(), now: now, newID: newID}, nil
+}
+
+func (r *SessionRepository) lock(sessionID string) *sync.Mutex {
+	return &r.locks[maphash.String(r.seed, sessionID)%lockStripes]
+}
+
+// Load returns an up-to-date copy of a session's state (an empty state when the
+// stream does not exist). It reads the events appended since the cached version,
+// so it sees every append that committed before it was called, from any process.
+func (r *SessionRepository) Load(ctx context.Context, sessionID string) (*domain.Session, error) {
+	mu := r.lock(sessionID)
+	mu.Lock()
+	defer mu.Unlock()
+	s, err := r.catchUp(ctx, sessionID, r.cached(sessionID))
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+// Update decides on the session's state and appends the result with the state's
+// version as the expected version, deciding again on fresher state after a
+// conflict. It returns the state after the append (a copy). A decision with no
+// events appends nothing.
+func (r *SessionRepository) Update(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc) (*domain.Session, error) {
+	mu := r.lock(sessionID)
+	mu.Lock()
+	defer mu.Unlock()
+
+	state := r.cached(sessionID)
+	if state.Version == 0 {
+		// Unknown here: the stream may exist in the log already.
+		var err error
+		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		payloads, err := decide(state.Clone())
+		if err != nil {
+			return nil, err
+		}
+		if len(payloads) == 0 {
+			return state.Clone(), nil
+		}
+		data, err := r.encode(meta, payloads)
+		if err != nil {
+			return nil, err
+		}
+		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(state.Version), data)
+		if err == nil {
+			if res.Duplicate {
+				// Our own earlier attempt landed (a retried append); read it back.
+				return r.refresh(ctx, sessionID, state)
+			}
+			next := state.Clone()
+			for i, p := range payloads {
+				next.Apply(res.FirstVersion+int64(i), p)
+			}
+			r.cache.Add(sessionID, next)
+			return next.Clone(), nil
+		}
+		if !errors.Is(err, events.ErrWrongExpectedVersion) {
+			return nil, fmt.Errorf("append to session %s: %w", sessionID, err)
+		}
+		if attempt >= maxAttempts {
+			return nil, &domain.Error{Kind: domain.KindConflict, Reason: "too many concurrent changes to this session, try again"}
+		}
+		if err := sleepJitter(ctx, attempt); err != nil {
+			return nil, err
+		}
+		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// sleepJitter pauses a random time that grows with the attempt, up to
+// maxBackoff.
+func sleepJitter(ctx context.Context, attempt int) error {
+	limit := time.Duration(attempt) * time.Millisecond
+	if limit > maxBackoff {
+		limit = maxBackoff
+	}
+	t := time.NewTimer(rand.N(limit + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (r *SessionRepository) refresh(ctx context.Context, sessionID string, state *domain.Session) (*domain.Session, error) {
+	s, err := r.catchUp(ctx, sessionID, state)
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+// cached returns the cached state itself (callers hold the session's lock and
+// never change it in place) or a fresh empty one.
+func (r *SessionRepository) cached(sessionID string) *domain.Session {
+	if s, ok := r.cache.Get(sessionID); ok {
+		return s
+	}
+	return domain.NewSession(sessionID, r.policy)
+}
+
+// catchUp applies the events after state's version to a copy of it and caches
+// the result.
+func (r *SessionRepository) catchUp(ctx context.Context, sessionID string, state *domain.Session) (*domain.Session, error) {
+	next := state
+	copied := false
+	for {
+		recs, err := r.store.ReadStream(ctx, sessionID, next.Version+1, streamPageSize)
+		if err != nil {
+			return nil, fmt.Errorf("read session %s from version %d: %w", sessionID, next.Version+1, err)
+		}
+		if len(recs) > 0 && !copied {
+			next, copied = state.Clone(), true
+		}
+		for _, rec := range recs {
+			env, err := events.Decode(rec)
+			if err != nil {
+				return nil, fmt.Errorf("load session %s: %w", sessionID, err)
+			}
+			next.Apply(rec.Version, env.Payload)
+		}
+		if len(recs) < streamPageSize {
+			break
+		}
+	}
+	if copied || next.Version > 0 {
+		r.cache.Add(sessionID, next)
+	}
+	return next, nil
+}
+
+func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) ([]events.EventData, error) {
+	correlation := meta.CorrelationID
+	if correlation == "" {
+		correlation = r.newID()
+	}
+	causation := meta.CausationID
+	if causation == "" {
+		causation = correlation
+	}
+	now := r.now().UnixMilli()
+	out := make([]events.EventData, 0, len(payloads))
+	for _, p := range payloads {
+		d, err := events.Encode(events.Envelope{
+			Meta: events.Metadata{
+				CorrelationID: correlation,
+				CausationID:   causation,
+				Actor:         meta.Actor,
+				OccurredAt:    now,
+			},
+			Payload: p,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
