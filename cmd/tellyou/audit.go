@@ -9,19 +9,9 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
+	"github.com/tellyou/tellyou/handlers/wire"
 )
-
-// auditEvent is one event as auditors see it (PROTOCOL.md, audit endpoint).
-type auditEvent struct {
-	StreamID       string          `json:"streamId"`
-	Version        int64           `json:"version"`
-	GlobalPosition int64           `json:"globalPosition"`
-	Type           string          `json:"type"`
-	Data           json.RawMessage `json:"data"`
-	Metadata       json.RawMessage `json:"metadata"`
-}
 
 func auditCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
@@ -52,7 +42,7 @@ func auditCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 			return fmt.Errorf("audit %s: %w", *session, err)
 		}
 		for _, r := range recs {
-			if err := enc.Encode(auditView(r)); err != nil {
+			if err := enc.Encode(wire.NewAuditEvent(r)); err != nil {
 				return err
 			}
 			n++
@@ -66,11 +56,4 @@ func auditCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 		return fmt.Errorf("audit: session %s has no events from version %d", *session, *from)
 	}
 	return nil
-}
-
-func auditView(r events.RecordedEvent) auditEvent {
-	return auditEvent{
-		StreamID: r.StreamID, Version: r.Version, GlobalPosition: int64(r.Position),
-		Type: r.Type, Data: r.Data, Metadata: r.Metadata,
-	}
 }

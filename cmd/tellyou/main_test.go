@@ -14,6 +14,7 @@ import (
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/wire"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -75,7 +76,7 @@ func TestOperatorCommandsOnARealDatabase(t *testing.T) {
 	if err := run(ctx, []string{"audit", "--session", "d:ann:bob"}, getenv, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	var printed auditEvent
+	var printed wire.AuditEvent
 	if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
 		t.Fatalf("audit output %q: %v", out.String(), err)
 	}

@@ -1,0 +1,154 @@
+// Package handlerstest builds a complete TellYou engine for tests: a fresh
+// database on the real PostgreSQL, the PostgreSQL event store, the projections
+// running, the command handlers and queries, a settable clock and a token
+// secret. Transport tests put their server on top of it.
+package handlerstest
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events/pgstore"
+	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/projections"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+// Engine is the write side, the read side and the projections between them.
+type Engine struct {
+	Pool     *pgxpool.Pool
+	Store    *pgstore.Store
+	RM       *readmodels.Queries
+	Commands *handlers.Commands
+	Queries  *handlers.Queries
+	Runner   *projections.Runner
+	Clock    *Clock
+	Policy   domain.Policy
+	Secret   []byte
+}
+
+// Clock is a server clock the test can move; it starts at the real time.
+type Clock struct{ ms atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.UnixMilli(c.ms.Load()) }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+
+// Options adjust New.
+type Options struct {
+	// Policy replaces domain.DefaultPolicy().
+	Policy *domain.Policy
+	// RealClock makes the engine use time.Now instead of a settable clock
+	// (Clock is then nil).
+	RealClock bool
+}
+
+// New builds an engine on a fresh database; everything stops when the test ends.
+func New(t testing.TB, opts Options) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	for _, migrate := range []func(context.Context, *pgxpool.Pool) error{pgstore.Migrate, readmodels.Migrate, auth.Migrate} {
+		if err := migrate(ctx, pool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := pgstore.New(ctx, pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	e := &Engine{Pool: pool, Store: store, RM: readmodels.New(pool), Policy: domain.DefaultPolicy(),
+		Secret: []byte("handlerstest-secret-0123456789abcdef")}
+	if opts.Policy != nil {
+		e.Policy = *opts.Policy
+	}
+	now := time.Now
+	if !opts.RealClock {
+		e.Clock = &Clock{}
+		e.Clock.ms.Store(time.Now().UnixMilli())
+		now = e.Clock.Now
+	}
+	e.Commands = e.NewNode(t, now)
+	if e.Queries, err = handlers.NewQueries(e.Commands, e.RM, store); err != nil {
+		t.Fatal(err)
+	}
+	e.Runner, err = projections.NewRunner(projections.RunnerConfig{
+		Store: store, Pool: pool, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = e.Runner.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return e
+}
+
+// NewNode returns another set of command handlers on the same store with its
+// own session cache, as a second server process would have.
+func (e *Engine) NewNode(t testing.TB, now func() time.Time) *handlers.Commands {
+	t.Helper()
+	cmds, err := handlers.NewCommands(handlers.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmds
+}
+
+// Token mints a token for user, valid for an hour of real time.
+func (e *Engine) Token(t testing.TB, user string, roles ...string) string {
+	t.Helper()
+	tok, err := auth.Mint(e.Secret, auth.Principal{UserID: user, Roles: roles}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// CaughtUp waits until every projection has applied every event committed so
+// far in this engine's database.
+func (e *Engine) CaughtUp(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	var target int64
+	if err := e.Pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM tellyou_events`).Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		var lowest int64
+		err := e.Pool.QueryRow(ctx, `SELECT count(*), coalesce(min(position), 0) FROM rm_checkpoints`).Scan(&n, &lowest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == len(projections.All()) && lowest >= target {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("projections still behind position %d after 30s (lowest checkpoint %d of %d)", target, lowest, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
