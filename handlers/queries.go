@@ -165,3 +165,13 @@ func SessionView(s *domain.Session, userID string) readmodels.Session {
 	}
 	return v
 }
+
+// Members returns a session's current members (none for a session that does
+// not exist), from the event-sourced state.
+func (q *Queries) Members(ctx context.Context, sessionID string) ([]string, error) {
+	s, err := q.repo.Load(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return s.MemberIDs(), nil
+}
