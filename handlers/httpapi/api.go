@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"net/http"
+	"sync"
+)
+
+// API serves the HTTP routes of the protocol. It is safe for concurrent use.
+type API struct {
+	cfg Config
+	mux *http.ServeMux
+
+	// closing is closed by CloseFeeds; open feeds end and new ones are refused.
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds the API. It refuses a config that Validate refuses (after
+// defaults are applied).
+func New(cfg Config) (*API, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), closing: make(chan struct{})}
+	a.routes()
+	return a, nil
+}
+
+// routes registers every route; GET routes also answer HEAD.
+func (a *API) routes() {
+	a.mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
+	a.mux.Handle("GET /readyz", http.HandlerFunc(a.readyz))
+	a.mux.Handle("GET /metrics", a.metricsHandler())
+
+	a.mux.Handle("GET /v1/sessions", a.authenticated(a.listSessions))
+	a.mux.Handle("POST /v1/sessions", a.authenticated(a.createGroup))
+	a.mux.Handle("POST /v1/sessions/{id}/members", a.authenticated(a.changeMembers))
+	a.mux.Handle("GET /v1/sessions/{id}/messages", a.authenticated(a.messages))
+	a.mux.Handle("GET /v1/inbox", a.authenticated(a.inbox))
+	a.mux.Handle("GET /v1/unread", a.authenticated(a.unread))
+	a.mux.Handle("GET /v1/audit/sessions/{id}/events", a.authenticated(a.audit))
+	a.mux.Handle("GET /v1/feed", a.authenticated(a.feed))
+}
+
+// ServeHTTP answers one request. Requests no route matches get 404 not_found,
+// or 405 with an Allow header when the path exists for other methods; both
+// need no token. Paths that are not in canonical form (such as "//" or "..")
+// are redirected to their clean form when that form has a route.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	route := unmatchedRoute
+	defer func() { a.count(route, rec) }()
+	defer a.recoverPanic(rec, r)
+
+	if _, pattern := a.mux.Handler(r); pattern != "" {
+		route = pattern
+		a.mux.ServeHTTP(rec, r)
+		return
+	}
+	a.noRoute(rec, r)
+}
+
+// CloseFeeds ends every open event feed and refuses new ones with
+// unavailable. Call it when the server shuts down (for example from
+// http.Server.RegisterOnShutdown): http.Server.Shutdown waits for active
+// requests, and a feed never ends on its own. It may be called more than once.
+func (a *API) CloseFeeds() {
+	a.closeOnce.Do(func() { close(a.closing) })
+}
+
+var _ http.Handler = (*API)(nil)
