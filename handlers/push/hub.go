@@ -1,0 +1,276 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/tellyou/tellyou/handlers/metrics"
+)
+
+// Members resolves a session's current members. handlers.Queries implements it.
+type Members interface {
+	Members(ctx context.Context, sessionID string) ([]string, error)
+}
+
+// Options are the hub's tunables. Zero values take the defaults.
+type Options struct {
+	// EventsTopic carries the log's events (default DefaultEventsTopic).
+	EventsTopic string
+	// TypingTopic carries typing notices (default DefaultTypingTopic).
+	TypingTopic string
+	// RedeliveryTimeout is how long a pushed message may wait for the user's
+	// received ack before it is pushed to the connection again (default 10 s).
+	RedeliveryTimeout time.Duration
+	// MaxRedeliveries is how many times one message is pushed again to one
+	// connection (default 3); after that it waits in the user's inbox.
+	MaxRedeliveries int
+	// MaxTracked bounds the messages one connection awaits acks for (default
+	// 1024); past it the oldest is no longer redelivered.
+	MaxTracked int
+	// MemberCacheSize is how many sessions' member lists the hub keeps
+	// (default 10,000).
+	MemberCacheSize int
+}
+
+func (o *Options) setDefaults() {
+	if o.EventsTopic == "" {
+		o.EventsTopic = DefaultEventsTopic
+	}
+	if o.TypingTopic == "" {
+		o.TypingTopic = DefaultTypingTopic
+	}
+	if o.RedeliveryTimeout <= 0 {
+		o.RedeliveryTimeout = 10 * time.Second
+	}
+	if o.MaxRedeliveries <= 0 {
+		o.MaxRedeliveries = 3
+	}
+	if o.MaxTracked <= 0 {
+		o.MaxTracked = 1024
+	}
+	if o.MemberCacheSize <= 0 {
+		o.MemberCacheSize = 10000
+	}
+}
+
+// HubConfig configures a Hub.
+type HubConfig struct {
+	Options
+	// Subscriber delivers the events and typing topics. Required.
+	Subscriber message.Subscriber
+	// Publisher carries typing notices. Required.
+	Publisher message.Publisher
+	// Members resolves the members of sessions the hub has not seen created.
+	// Required.
+	Members Members
+	// Metrics receives PushLatency and Redeliveries. Required.
+	Metrics *metrics.Metrics
+	// Logger receives failures (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock PushLatency is measured against the events'
+	// occurredAt (default time.Now). Redelivery uses the monotonic clock.
+	Now func() time.Time
+}
+
+func (c *HubConfig) setDefaults() {
+	c.Options.setDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports missing dependencies.
+func (c HubConfig) Validate() error {
+	switch {
+	case c.Subscriber == nil:
+		return errors.New("push hub config: nil Subscriber")
+	case c.Publisher == nil:
+		return errors.New("push hub config: nil Publisher")
+	case c.Members == nil:
+		return errors.New("push hub config: nil Members")
+	case c.Metrics == nil:
+		return errors.New("push hub config: nil Metrics")
+	}
+	return nil
+}
+
+// Hub delivers events and typing notices to the connections of this node.
+type Hub struct {
+	cfg   HubConfig
+	ready chan struct{}
+
+	mu    sync.RWMutex
+	users map[string]map[*Client]struct{}
+
+	// members and versions are written by the events goroutine only.
+	members  *lru.Cache[string, []string]
+	versions *lru.Cache[string, int64]
+}
+
+// NewHub builds a Hub.
+func NewHub(cfg HubConfig) (*Hub, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	members, err := lru.New[string, []string](cfg.MemberCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("push hub member cache: %w", err)
+	}
+	versions, err := lru.New[string, int64](cfg.MemberCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("push hub version cache: %w", err)
+	}
+	return &Hub{cfg: cfg, ready: make(chan struct{}), users: make(map[string]map[*Client]struct{}),
+		members: members, versions: versions}, nil
+}
+
+// Ready is closed once Run has subscribed to both topics.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Run consumes the events and typing topics and redelivers unacked messages
+// until ctx ends; then it waits for its goroutines and returns nil. It returns
+// an error when it cannot subscribe or a subscription ends before ctx. Events
+// are handled one at a time in the order the bus delivers them, each acked
+// after it is handled. Run must not be called twice.
+func (h *Hub) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	evs, err := h.cfg.Subscriber.Subscribe(ctx, h.cfg.EventsTopic)
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", h.cfg.EventsTopic, err)
+	}
+	typing, err := h.cfg.Subscriber.Subscribe(ctx, h.cfg.TypingTopic)
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", h.cfg.TypingTopic, err)
+	}
+	close(h.ready)
+
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	consume := func(topic string, ch <-chan *message.Message, handle func(context.Context, *message.Message)) {
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m, ok := <-ch:
+				if !ok {
+					if ctx.Err() == nil {
+						errs <- fmt.Errorf("subscription to %s ended", topic)
+					}
+					return
+				}
+				handle(ctx, m)
+				m.Ack()
+			}
+		}
+	}
+	wg.Go(func() { consume(h.cfg.EventsTopic, evs, h.handleEvent) })
+	wg.Go(func() { consume(h.cfg.TypingTopic, typing, h.handleTyping) })
+	wg.Go(func() { h.sweep(ctx) })
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// Register adds a connection of userID; pushes for the user's sessions go to
+// out from now on. Call Unregister when the connection ends.
+func (h *Hub) Register(userID string, out Outbox) *Client {
+	c := &Client{hub: h, userID: userID, out: out, own: make(map[string]struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.users[userID]
+	if set == nil {
+		set = make(map[*Client]struct{})
+		h.users[userID] = set
+	}
+	set[c] = struct{}{}
+	return c
+}
+
+func (h *Hub) unregister(c *Client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.users[c.userID]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(h.users, c.userID)
+	}
+}
+
+// Acked tells the hub that userID's received watermark in the session reached
+// seq (the user's own ack frame, on this node): the messages up to it are not
+// redelivered to any of the user's connections here. Other nodes learn it from
+// the MessagesReceived event.
+func (h *Hub) Acked(userID, sessionID string, seq int64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.users[userID] {
+		c.acked(sessionID, seq)
+	}
+}
+
+// PublishTyping relays that userID is typing in the session to the other
+// members' connections on every node. The caller checks membership first.
+func (h *Hub) PublishTyping(userID, sessionID string) error {
+	payload, err := json.Marshal(typingNotice{SessionID: sessionID, UserID: userID})
+	if err != nil {
+		return fmt.Errorf("encode typing notice: %w", err)
+	}
+	if err := h.cfg.Publisher.Publish(h.cfg.TypingTopic, message.NewMessage(watermill.NewUUID(), payload)); err != nil {
+		return fmt.Errorf("publish typing notice on %s: %w", h.cfg.TypingTopic, err)
+	}
+	return nil
+}
+
+// sweep redelivers due messages until ctx ends, checking a few times per
+// timeout.
+func (h *Hub) sweep(ctx context.Context) {
+	interval := min(max(h.cfg.RedeliveryTimeout/4, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			h.redeliver(now)
+		}
+	}
+}
+
+func (h *Hub) redeliver(now time.Time) {
+	h.mu.RLock()
+	clients := make([]*Client, 0, len(h.users))
+	for _, set := range h.users {
+		for c := range set {
+			clients = append(clients, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range clients {
+		for _, frame := range c.due(now) {
+			if !c.out.Enqueue(frame) {
+				break
+			}
+			h.cfg.Metrics.Redeliveries.Inc()
+		}
+	}
+}

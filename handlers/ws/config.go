@@ -1,0 +1,107 @@
+package ws
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/metrics"
+	"github.com/tellyou/tellyou/handlers/push"
+)
+
+// Limits bound what one connection may cost. Zero values take the defaults.
+type Limits struct {
+	// MaxFrameBytes is the largest client frame read (default 64 KiB); a
+	// larger frame closes the connection with 1009 (StatusMessageTooBig).
+	MaxFrameBytes int64
+	// QueueSize bounds the frames waiting to be written to one connection
+	// (default 256); a connection whose queue is full is closed with 1013.
+	QueueSize int
+	// WriteTimeout bounds the writing of one frame (default 10 s); a
+	// connection that cannot take a frame in that time is dropped.
+	WriteTimeout time.Duration
+	// HandleTimeout bounds the handling of one client frame (default 10 s);
+	// a frame that takes longer is answered unavailable.
+	HandleTimeout time.Duration
+	// SendRate and SendBurst limit one user's sends, across the user's
+	// connections to this node (default 50 per second with bursts of 100).
+	// A send over the limit is answered rate_limited.
+	SendRate  float64
+	SendBurst int
+}
+
+// Defaults of Limits.
+const (
+	DefaultMaxFrameBytes = 64 << 10
+	DefaultQueueSize     = 256
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultHandleTimeout = 10 * time.Second
+	DefaultSendRate      = 50
+	DefaultSendBurst     = 100
+)
+
+func (l *Limits) setDefaults() {
+	if l.MaxFrameBytes <= 0 {
+		l.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if l.QueueSize <= 0 {
+		l.QueueSize = DefaultQueueSize
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	if l.HandleTimeout <= 0 {
+		l.HandleTimeout = DefaultHandleTimeout
+	}
+	if l.SendRate <= 0 {
+		l.SendRate = DefaultSendRate
+	}
+	if l.SendBurst <= 0 {
+		l.SendBurst = DefaultSendBurst
+	}
+}
+
+// Config holds the handler's dependencies.
+type Config struct {
+	Commands *handlers.Commands
+	Queries  *handlers.Queries
+	// Hub delivers pushes to the connections and relays typing.
+	Hub *push.Hub
+	// Secret checks tokens (at least auth.MinSecretBytes).
+	Secret  []byte
+	Metrics *metrics.Metrics
+	// Logger receives connection failures (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock tokens are checked against (default time.Now).
+	Now    func() time.Time
+	Limits Limits
+}
+
+func (c *Config) setDefaults() {
+	c.Limits.setDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports missing dependencies.
+func (c Config) Validate() error {
+	switch {
+	case c.Commands == nil:
+		return errors.New("ws config: nil Commands")
+	case c.Queries == nil:
+		return errors.New("ws config: nil Queries")
+	case c.Hub == nil:
+		return errors.New("ws config: nil Hub")
+	case c.Metrics == nil:
+		return errors.New("ws config: nil Metrics")
+	case len(c.Secret) < auth.MinSecretBytes:
+		return errors.New("ws config: Secret shorter than auth.MinSecretBytes")
+	}
+	return nil
+}

@@ -1,0 +1,21 @@
+// Package ws serves the WebSocket endpoint GET /v1/ws of the wire contract
+// (PROTOCOL.md) on github.com/coder/websocket.
+//
+// A request is authenticated before the upgrade (auth.FromRequest: the
+// Authorization header or ?token=); a missing, forged or expired token gets
+// HTTP 401 with {"code":"unauthorized","message":...}. Any origin may connect:
+// clients authenticate with a bearer token, never with cookies, so a page of
+// another site cannot borrow a user's credentials and cross-site request
+// forgery does not apply.
+//
+// Each connection has one reader, which handles the client's frames one at a
+// time in the order they arrive (so a device's sends get seqs in the order it
+// sent them), and one writer, which writes the frames of a bounded queue with a
+// write timeout. Answers and pushes share the queue; nothing ever waits for
+// room in it: a connection whose queue is full is closed with 1013
+// (StatusTryAgainLater, "too slow: reconnect and sync") and re-syncs.
+//
+// Close codes: 1009 for a frame over Limits.MaxFrameBytes, 1008 ("token
+// expired") when the token's exp passes, 1013 for a full queue, 1001 ("server
+// shutting down") at Shutdown.
+package ws

@@ -1,0 +1,182 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/wire"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+// handleFrame decodes one client frame and answers it. Bad frames are
+// answered with an error frame; the connection stays open.
+func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.Time) {
+	if typ != websocket.MessageText {
+		f, _ := wire.Decode(data) // only for the id and clientMessageId to echo
+		c.refuse(wire.ClientFrame{Type: f.Type, ID: f.ID, ClientMessageID: f.ClientMessageID},
+			wire.BadRequest("binary frames are not accepted: send JSON text frames"))
+		return
+	}
+	f, bad := wire.Decode(data)
+	if bad != nil {
+		c.refuse(f, bad)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.h.base, c.h.cfg.Limits.HandleTimeout)
+	defer cancel()
+	meta := handlers.RequestMeta{Actor: c.user.UserID, CausationID: f.ID}
+	switch f.Type {
+	case wire.TypeSend:
+		c.handleSend(ctx, f, meta, arrived)
+	case wire.TypeAck:
+		c.handleAck(ctx, f, meta)
+	case wire.TypeRecall:
+		c.handleRecall(ctx, f, meta)
+	case wire.TypeSync:
+		c.handleSync(ctx, f, meta)
+	case wire.TypeTyping:
+		c.handleTyping(ctx, f)
+	}
+}
+
+func (c *conn) handleSend(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta, arrived time.Time) {
+	m := c.h.cfg.Metrics
+	if !c.limiter.Allow() {
+		m.RateLimited.Inc()
+		c.refuse(f, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
+		return
+	}
+	var clientTS int64
+	if f.ClientTimestamp != nil {
+		clientTS = *f.ClientTimestamp
+	}
+	c.client.BeginSend(f.ClientMessageID)
+	ack, err := c.h.cfg.Commands.Send.Handle(ctx, handlers.Send{
+		Meta: meta, SessionID: f.SessionID, ToUserID: f.ToUserID, MessageType: *f.MessageType,
+		Content: *f.Content, Ext: f.Ext, ClientMessageID: f.ClientMessageID, ClientTimestamp: clientTS,
+	})
+	if err != nil {
+		c.client.ForgetSend(f.ClientMessageID)
+		c.fail(f, err)
+		return
+	}
+	if !ack.Duplicate {
+		m.MessagesSent.Inc()
+	}
+	c.reply(f, wire.SendAckFrame{
+		Type: wire.TypeSendAck, ID: f.ID, ClientMessageID: f.ClientMessageID, SessionID: ack.SessionID,
+		MessageID: ack.MessageID, Seq: ack.Seq, ServerTimestamp: ack.ServerTimestamp,
+		AdjustedTimestamp: ack.AdjustedTimestamp, Duplicate: ack.Duplicate,
+	})
+	m.SendAckLatency.Observe(time.Since(arrived).Seconds())
+}
+
+func (c *conn) handleAck(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta) {
+	res, err := c.h.cfg.Commands.Ack.Handle(ctx, handlers.Ack{Meta: meta, SessionID: f.SessionID, Seq: *f.Seq, AckType: f.AckType})
+	if err != nil {
+		c.fail(f, err)
+		return
+	}
+	// Stop redelivery to all of the user's connections here at once; other
+	// nodes learn it from the MessagesReceived event.
+	c.h.cfg.Hub.Acked(c.user.UserID, f.SessionID, res.ReceivedSeq)
+	c.ok(f)
+}
+
+func (c *conn) handleRecall(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta) {
+	err := c.h.cfg.Commands.Recall.Handle(ctx, handlers.Recall{Meta: meta, SessionID: f.SessionID, MessageID: f.MessageID})
+	if err != nil {
+		c.fail(f, err)
+		return
+	}
+	c.ok(f)
+}
+
+// handleSync answers up to limit messages after afterSeq, reading as many
+// read-model pages as that takes.
+func (c *conn) handleSync(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta) {
+	after, limit := int64(0), wire.DefaultSyncLimit
+	if f.AfterSeq != nil {
+		after = *f.AfterSeq
+	}
+	if f.Limit != nil {
+		limit = *f.Limit
+	}
+	answer := wire.MessagesFrame{Type: wire.TypeMessages, ID: f.ID, SessionID: f.SessionID, Messages: []readmodels.Message{}}
+	for len(answer.Messages) < limit {
+		page, err := c.h.cfg.Queries.Messages(ctx, handlers.MessagesQuery{Meta: meta, SessionID: f.SessionID,
+			Page: readmodels.PageQuery{AfterSeq: after, Limit: min(limit-len(answer.Messages), readmodels.MaxPageLimit)}})
+		if err != nil {
+			c.fail(f, err)
+			return
+		}
+		answer.Messages = append(answer.Messages, page.Messages...)
+		answer.LastSeq = max(answer.LastSeq, page.LastSeq)
+		answer.HasMore = page.HasMore
+		if !page.HasMore || len(page.Messages) == 0 {
+			break
+		}
+		after = page.Messages[len(page.Messages)-1].Seq
+	}
+	c.reply(f, answer)
+}
+
+func (c *conn) handleTyping(ctx context.Context, f wire.ClientFrame) {
+	if _, err := c.h.cfg.Queries.CheckAccess(ctx, c.user.UserID, f.SessionID); err != nil {
+		c.fail(f, err)
+		return
+	}
+	if err := c.h.cfg.Hub.PublishTyping(c.user.UserID, f.SessionID); err != nil {
+		c.fail(f, err)
+		return
+	}
+	c.ok(f)
+}
+
+// ok answers a frame that carried an id.
+func (c *conn) ok(f wire.ClientFrame) {
+	if f.ID != "" {
+		c.reply(f, wire.OKFrame{Type: wire.TypeOK, ID: f.ID})
+	}
+}
+
+// fail answers a frame with the wire form of a handler's error; internal and
+// unavailable errors, whose details the client does not see, are logged.
+func (c *conn) fail(f wire.ClientFrame, err error) {
+	we := wire.FromError(err)
+	if we.Code == wire.CodeInternal || we.Code == wire.CodeUnavailable {
+		c.h.cfg.Logger.Warn("websocket frame failed", "user", c.user.UserID, "type", f.Type, "err", err)
+	}
+	c.refuse(f, we)
+}
+
+// refuse sends an error frame echoing the frame's id and, for a send, its
+// clientMessageId.
+func (c *conn) refuse(f wire.ClientFrame, we *wire.Error) {
+	c.h.cfg.Metrics.FrameErrors.WithLabelValues(we.Code).Inc()
+	if f.Type != wire.TypeSend {
+		f.ClientMessageID = ""
+	}
+	b, err := json.Marshal(wire.NewErrorFrame(f, we))
+	if err != nil {
+		c.h.cfg.Logger.Error("websocket: cannot encode error frame", "user", c.user.UserID, "err", err)
+		return
+	}
+	c.Enqueue(b)
+}
+
+// reply sends the answer to f; an answer that cannot be encoded becomes an
+// internal error, so that f still gets exactly one answer.
+func (c *conn) reply(f wire.ClientFrame, frame any) {
+	b, err := json.Marshal(frame)
+	if err != nil {
+		c.fail(f, fmt.Errorf("encode %s answer: %w", f.Type, err))
+		return
+	}
+	c.Enqueue(b)
+}
