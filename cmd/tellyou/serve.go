@@ -12,8 +12,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/gateway"
+	"github.com/tellyou/tellyou/handlers/httpapi"
+	"github.com/tellyou/tellyou/handlers/metrics"
 	"github.com/tellyou/tellyou/projections"
+	"github.com/tellyou/tellyou/readmodels"
 )
+
+// shutdownGrace bounds how long serve waits for in-flight work at shutdown.
+const shutdownGrace = 15 * time.Second
 
 func serveCmd(ctx context.Context, cfg config, logger *slog.Logger, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -22,54 +31,105 @@ func serveCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	return serve(ctx, cfg, logger, ln)
+}
+
+// serve runs one node on ln until ctx ends, then shuts down gracefully: it stops
+// accepting connections, lets in-flight frames and requests finish (an
+// in-flight send is either acked and durable or answered with an error), closes
+// WebSockets with 1001 going away, and stops the projections.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener) error {
 	eng, err := openEngine(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	if _, err := signingSecret(ctx, cfg, true); err != nil {
+	secret, err := signingSecretFrom(ctx, cfg, eng)
+	if err != nil {
+		return err
+	}
+	policy := domain.DefaultPolicy()
+	policy.MaxClockSkew, policy.RecallWindow = cfg.MaxClockSkew, cfg.RecallWindow
+	rm := readmodels.New(eng.Pool)
+	cmds, err := handlers.NewCommands(handlers.Config{Store: eng.Store, History: rm, Policy: policy})
+	if err != nil {
+		return err
+	}
+	queries, err := handlers.NewQueries(cmds, rm, eng.Store)
+	if err != nil {
 		return err
 	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Pool: eng.Pool, Logger: logger})
 	if err != nil {
 		return err
 	}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
+	m := metrics.New()
+	m.RegisterProjections(projectionSource(eng.Store, runner))
+	ready := newReadiness(eng.Store, runner, 10*time.Second, time.Now)
+	api, err := httpapi.New(httpapi.Config{
+		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
 	})
-	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("tellyou serving", "addr", ln.Addr().String())
+	gw, err := gateway.New(gateway.Config{
+		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Logger: logger, API: api,
+	})
+	if err != nil {
+		return err
+	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(api.CloseFeeds)
+
+	runCtx, stopRunning := context.WithCancel(context.Background())
+	defer stopRunning()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := runner.Run(runCtx); err != nil {
 			logger.Error("projection runner stopped", "err", err)
 		}
 	}()
+	gwErr := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		gwErr <- gw.Run(runCtx)
+	}()
+	select {
+	case <-gw.Ready():
+	case err := <-gwErr:
+		stopRunning()
+		wg.Wait()
+		return fmt.Errorf("start push: %w", err)
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("tellyou serving", "addr", ln.Addr().String(), "database", redact(cfg.DatabaseURL))
 
 	select {
 	case <-ctx.Done():
+		logger.Info("shutting down")
 	case err = <-serveErr:
+	case err = <-gwErr:
+		err = fmt.Errorf("push stopped: %w", err)
 	}
-	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, done := context.WithTimeout(context.Background(), shutdownGrace)
 	defer done()
+	if shutErr := gw.Shutdown(shutdownCtx); shutErr != nil {
+		logger.Warn("closing websockets", "err", shutErr)
+	}
 	if shutErr := srv.Shutdown(shutdownCtx); shutErr != nil && err == nil {
 		err = shutErr
 	}
-	cancel()
+	stopRunning()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -33,7 +33,7 @@ func tokenCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 	default:
 		return fmt.Errorf("token: unknown role %q (known: auditor)", *role)
 	}
-	secret, err := signingSecret(ctx, cfg, false)
+	secret, err := signingSecret(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -45,22 +45,32 @@ func tokenCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 	return nil
 }
 
-// signingSecret returns TELLYOU_JWT_SECRET, or the secret kept in the database
-// (generated there first when create is set, as serve does).
-func signingSecret(ctx context.Context, cfg config, create bool) ([]byte, error) {
+// signingSecret returns TELLYOU_JWT_SECRET, or the secret the server keeps in
+// the database.
+func signingSecret(ctx context.Context, cfg config) ([]byte, error) {
 	if cfg.JWTSecret != "" {
-		if len(cfg.JWTSecret) < auth.MinSecretBytes {
-			return nil, fmt.Errorf("TELLYOU_JWT_SECRET must be at least %d bytes", auth.MinSecretBytes)
-		}
-		return []byte(cfg.JWTSecret), nil
+		return configuredSecret(cfg)
 	}
 	pool, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
 	defer pool.Close()
-	if create {
-		return auth.LoadOrCreateSecret(ctx, pool)
-	}
 	return auth.LoadSecret(ctx, pool)
+}
+
+// signingSecretFrom returns TELLYOU_JWT_SECRET, or the secret kept in the
+// engine's database, generated there the first time (as serve does).
+func signingSecretFrom(ctx context.Context, cfg config, eng *engine) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		return configuredSecret(cfg)
+	}
+	return auth.LoadOrCreateSecret(ctx, eng.Pool)
+}
+
+func configuredSecret(cfg config) ([]byte, error) {
+	if len(cfg.JWTSecret) < auth.MinSecretBytes {
+		return nil, fmt.Errorf("TELLYOU_JWT_SECRET must be at least %d bytes", auth.MinSecretBytes)
+	}
+	return []byte(cfg.JWTSecret), nil
 }
