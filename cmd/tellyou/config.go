@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,6 +18,13 @@ type config struct {
 	MaxClockSkew time.Duration // TELLYOU_MAX_CLOCK_SKEW, default 60s
 	RecallWindow time.Duration // TELLYOU_RECALL_WINDOW, default 2m
 	LogFormat    string        // TELLYOU_LOG_FORMAT: "text" (default) or "json"
+
+	SendRate          float64       // TELLYOU_SEND_RATE: sends per second per user, default 50
+	SendBurst         int           // TELLYOU_SEND_BURST: default 100
+	MaxFrameBytes     int64         // TELLYOU_MAX_FRAME_BYTES: default 65536
+	SendQueue         int           // TELLYOU_SEND_QUEUE: frames waiting per connection, default 256
+	RedeliveryTimeout time.Duration // TELLYOU_REDELIVERY_TIMEOUT: default 10s
+	MaxRedeliveries   int           // TELLYOU_MAX_REDELIVERIES: default 3
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/tellyou?sslmode=disable"
@@ -30,6 +38,13 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		MaxClockSkew: 60 * time.Second,
 		RecallWindow: 2 * time.Minute,
 		LogFormat:    "text",
+
+		SendRate:          50,
+		SendBurst:         100,
+		MaxFrameBytes:     64 << 10,
+		SendQueue:         256,
+		RedeliveryTimeout: 10 * time.Second,
+		MaxRedeliveries:   3,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -45,7 +60,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}} {
+	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {
@@ -54,6 +69,25 @@ func configFromEnv(getenv func(string) string) (config, error) {
 			*d.dst = parsed
 		}
 	}
+	if err := positiveInts(getenv, map[string]*int{
+		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
+	}); err != nil {
+		return config{}, err
+	}
+	if v := strings.TrimSpace(getenv("TELLYOU_MAX_FRAME_BYTES")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			return config{}, fmt.Errorf("TELLYOU_MAX_FRAME_BYTES=%q: want a whole number of bytes, at least 1024", v)
+		}
+		c.MaxFrameBytes = n
+	}
+	if v := strings.TrimSpace(getenv("TELLYOU_SEND_RATE")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return config{}, fmt.Errorf("TELLYOU_SEND_RATE=%q: want a positive number of sends per second", v)
+		}
+		c.SendRate = f
+	}
 	if c.EventStore != "postgres" && !strings.HasPrefix(c.EventStore, "esdb://") {
 		return config{}, fmt.Errorf("TELLYOU_EVENTSTORE=%q: want postgres or an esdb:// URL", c.EventStore)
 	}
@@ -61,4 +95,17 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("TELLYOU_LOG_FORMAT=%q: want text or json", c.LogFormat)
 	}
 	return c, nil
+}
+
+func positiveInts(getenv func(string) string, dst map[string]*int) error {
+	for name, p := range dst {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%s=%q: want a positive whole number", name, v)
+			}
+			*p = n
+		}
+	}
+	return nil
 }

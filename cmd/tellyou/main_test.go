@@ -102,6 +102,11 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"negative recall": {"TELLYOU_RECALL_WINDOW": "-1s"},
 		"bad store":       {"TELLYOU_EVENTSTORE": "mysql"},
 		"bad log format":  {"TELLYOU_LOG_FORMAT": "xml"},
+		"zero send rate":  {"TELLYOU_SEND_RATE": "0"},
+		"bad burst":       {"TELLYOU_SEND_BURST": "many"},
+		"tiny frames":     {"TELLYOU_MAX_FRAME_BYTES": "10"},
+		"bad redelivery":  {"TELLYOU_REDELIVERY_TIMEOUT": "0s"},
+		"bad queue":       {"TELLYOU_SEND_QUEUE": "-3"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)

@@ -17,6 +17,8 @@ import (
 	"github.com/tellyou/tellyou/handlers/gateway"
 	"github.com/tellyou/tellyou/handlers/httpapi"
 	"github.com/tellyou/tellyou/handlers/metrics"
+	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/ws"
 	"github.com/tellyou/tellyou/projections"
 	"github.com/tellyou/tellyou/readmodels"
 )
@@ -79,6 +81,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	gw, err := gateway.New(gateway.Config{
 		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Logger: logger, API: api,
+		WS: ws.Limits{
+			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+		},
+		Push: push.Options{RedeliveryTimeout: cfg.RedeliveryTimeout, MaxRedeliveries: cfg.MaxRedeliveries},
 	})
 	if err != nil {
 		return err
