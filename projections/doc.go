@@ -27,9 +27,12 @@
 //
 // An event that cannot be decoded or applied stops its projection just below
 // it (the events before it commit), is logged and retried with backoff; the
-// projection never skips it, and the others go on. Runner.Status tells which
-// projection is failing and where it stands; Lag tells how far each trails the
-// log.
+// projection never skips it, and the others go on. Once the event is repaired
+// in the log (an operator's UPDATE of the row), the next retry applies it and
+// the projection catches up. A database that goes away is retried the same
+// way, from the stored checkpoint. Runner.Status tells which projection is
+// failing and where it stands, RunnerConfig.OnFailure hears of every failed
+// attempt, and Lag tells how far each trails the log.
 //
 // # Rebuild: blue/green
 //

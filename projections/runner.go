@@ -33,6 +33,11 @@ type RunnerConfig struct {
 	// Defaults: 100ms and 30s.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// OnFailure, when set, is called at each failed attempt of a projection,
+	// as the failure is logged: from that projection's goroutine, so it must
+	// return quickly. err is an *EventError when the failure concerns an
+	// event. Serve counts failures with it.
+	OnFailure func(projection string, err error)
 }
 
 func (c *RunnerConfig) setDefaults() {
@@ -107,7 +112,9 @@ type ProjectionStatus struct {
 	// LastError is the latest failure, kept after recovery for diagnosis
 	// ("" when there was none).
 	LastError string `json:"lastError,omitempty"`
-	// Failing is true from a failure until the next batch commits.
+	// Failing is true from a failure until the next batch commits or, when
+	// the failure concerned no event (the database was unreachable), until
+	// the projection has read its checkpoint again.
 	Failing bool `json:"failing"`
 }
 

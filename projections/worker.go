@@ -24,6 +24,9 @@ type worker struct {
 
 	mu     sync.Mutex
 	status ProjectionStatus
+	// failedOnEvent tells whether the last failure concerned an event (an
+	// *EventError) rather than the database.
+	failedOnEvent bool
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -59,7 +62,14 @@ func (w *worker) follow(ctx context.Context) error {
 		return err
 	}
 	w.known.Store(int64(pos))
-	w.setPosition(pos)
+	w.mu.Lock()
+	w.status.Position = pos
+	if !w.failedOnEvent {
+		// The database answers again: a failure that concerned no event is
+		// over, whether or not events follow to prove it.
+		w.status.Failing = false
+	}
+	w.mu.Unlock()
 	err = w.cfg.Store.Subscribe(ctx, pos, w.cfg.BatchSize, w.handle)
 	if err == nil {
 		err = errors.New("subscription ended")
@@ -86,6 +96,7 @@ func (w *worker) handle(ctx context.Context, batch []events.RecordedEvent) error
 	}
 	w.mu.Lock()
 	w.status.Failing = false
+	w.failedOnEvent = false
 	w.mu.Unlock()
 	return nil
 }
@@ -110,5 +121,9 @@ func (w *worker) fail(err error, retryIn time.Duration) {
 	w.mu.Lock()
 	w.status.Failing = true
 	w.status.LastError = err.Error()
+	w.failedOnEvent = ee != nil
 	w.mu.Unlock()
+	if w.cfg.OnFailure != nil {
+		w.cfg.OnFailure(w.p.Name(), err)
+	}
 }

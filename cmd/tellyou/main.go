@@ -4,6 +4,7 @@
 //	tellyou migrate                     create the database if missing and apply migrations
 //	tellyou rebuild [--projection NAME] replay the log into fresh read models and switch over
 //	tellyou audit --session ID          print a session's raw events with metadata
+//	tellyou deadletters [--limit N]     print the latest events the push hub gave up on
 //	tellyou token --user U [--role auditor] [--ttl D] [--device NAME]
 //	                                    mint a JWT for a user
 //
@@ -41,6 +42,7 @@ commands:
   migrate                       create the database if missing and apply migrations
   rebuild [--projection NAME]   rebuild read models from the event log
   audit --session ID            print a session's events with metadata
+  deadletters [--limit N]       print the latest events pushes gave up on
   token --user U [--role auditor] [--ttl 24h] [--device NAME]
                                 mint a JWT for a user
 `
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return auditCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "deadletters":
+		return deadLettersCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -66,12 +66,24 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
-	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Pool: eng.Pool, Logger: logger})
+	m := metrics.New()
+	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Pool: eng.Pool, Logger: logger,
+		// A projection that a database outage stopped resumes within seconds
+		// of the database's return, however long it was gone.
+		MaxRetryBackoff: 5 * time.Second,
+		OnFailure:       func(name string, _ error) { m.ProjectionFailures.WithLabelValues(name).Inc() }})
 	if err != nil {
 		return err
 	}
-	m := metrics.New()
+	for _, st := range runner.Status() {
+		m.ProjectionFailures.WithLabelValues(st.Name) // shown at 0 before the first failure
+	}
 	m.RegisterProjections(projectionSource(eng.Store, runner))
+	deadLetters, err := newDeadLetterPublisher(eng.Pool, logger)
+	if err != nil {
+		return err
+	}
+	defer deadLetters.Close()
 	ready := newReadiness(eng.Store, runner, 10*time.Second, time.Now)
 	api, err := httpapi.New(httpapi.Config{
 		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
@@ -84,7 +96,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		WS: ws.Limits{
 			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 		},
-		Push: push.Options{RedeliveryTimeout: cfg.RedeliveryTimeout, MaxRedeliveries: cfg.MaxRedeliveries},
+		Push: push.Options{RedeliveryTimeout: cfg.RedeliveryTimeout, MaxRedeliveries: cfg.MaxRedeliveries, DeadLetters: deadLetters},
 	})
 	if err != nil {
 		return err

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,13 +33,25 @@ const maxOrderRetries = 10
 // events.MaxAppendEvents, a nil event id, an empty type, data or metadata that
 // is not a JSON object). An error of the commit itself leaves the outcome
 // unknown: retrying with the same event ids is safe.
+//
+// Append retries that way itself when the connection it used was lost (the
+// server crashed or restarted, or the pool handed out a connection that had
+// died): on another connection, once per pooled connection at most, so that
+// the answer comes from the server as it is now: the append's result (a
+// Duplicate one if the lost attempt had committed after all), or, while the
+// server is down, the error of connecting to it.
 func (s *Store) Append(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
 	if err := validateAppend(streamID, expected, evs); err != nil {
 		return events.AppendResult{}, fmt.Errorf("append to %s: %w", streamID, err)
 	}
+	lost := 0
 	for attempt := 0; ; attempt++ {
 		res, err := s.appendInNewTx(ctx, streamID, expected, evs)
 		if errors.Is(err, errStreamOrder) && attempt < maxOrderRetries {
+			continue
+		}
+		if isLostConnection(err) && lost < int(s.pool.Config().MaxConns) && ctx.Err() == nil {
+			lost++
 			continue
 		}
 		if err != nil {
@@ -179,4 +194,25 @@ const sqlInsertEvents = `
 func isUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}
+
+// isLostConnection reports an error of a connection that died under a
+// statement, as a server crash or restart leaves every pooled connection:
+// refused by no one, answered by no one. A failure to connect at all is not
+// one (retrying it at once would only fail again).
+func isLostConnection(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server ends the connection: admin_shutdown, crash_shutdown.
+		return pgErr.Code == "57P01" || pgErr.Code == "57P02"
+	}
+	return errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }

@@ -31,6 +31,12 @@ type Metrics struct {
 	FrameErrors *prometheus.CounterVec
 	// HTTPRequests counts HTTP answers by route pattern and status code.
 	HTTPRequests *prometheus.CounterVec
+	// DeadLetters counts events the push hub gave up on after its retries and
+	// put in the dead-letter queue.
+	DeadLetters prometheus.Counter
+	// ProjectionFailures counts failed attempts of a projection to apply its
+	// next events, by projection: each failed retry counts.
+	ProjectionFailures *prometheus.CounterVec
 }
 
 // New creates the instruments on a fresh registry, which also carries the Go
@@ -68,12 +74,18 @@ func New() *Metrics {
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tellyou_http_requests_total", Help: "HTTP answers by route and status code.",
 		}, []string{"route", "code"}),
+		DeadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tellyou_dead_letters_total", Help: "Events the push hub could not push after its retries, put in the dead-letter queue.",
+		}),
+		ProjectionFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tellyou_projection_failures_total", Help: "Failed attempts of a projection to apply its next events (each failed retry counts).",
+		}, []string{"projection"}),
 	}
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.MessagesSent, m.SendAckLatency, m.PushLatency, m.ConnectedClients, m.Redeliveries,
-		m.RateLimited, m.SlowClientsClosed, m.FrameErrors, m.HTTPRequests,
+		m.RateLimited, m.SlowClientsClosed, m.FrameErrors, m.HTTPRequests, m.DeadLetters, m.ProjectionFailures,
 	)
 	return m
 }

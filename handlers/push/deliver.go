@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -13,19 +14,20 @@ import (
 	"github.com/tellyou/tellyou/readmodels"
 )
 
-// handleEvent turns one event into frames for the local connections. It runs
-// on the events goroutine only, which alone writes the member and version
-// caches.
-func (h *Hub) handleEvent(ctx context.Context, m *message.Message) {
+// handleEvent turns one event into frames for the local connections. It
+// fails, before it has pushed anything, when it cannot decode the event,
+// resolve its session's members or encode its frame: the router retries it,
+// then dead-letters it. The events handler runs one event at a time, so the
+// member and version caches follow the log's order.
+func (h *Hub) handleEvent(m *message.Message) error {
+	ctx := m.Context()
 	rec, env, err := decodeEvent(m)
 	if err != nil {
-		h.cfg.Logger.Error("push hub: dropping undecodable event", "err", err)
-		return
+		return err
 	}
 	if last, ok := h.versions.Get(rec.StreamID); ok && rec.Version <= last {
-		return // a copy of an event already handled
+		return nil // a copy of an event already handled
 	}
-	h.versions.Add(rec.StreamID, rec.Version)
 	occurred := time.UnixMilli(env.Meta.OccurredAt)
 
 	switch e := env.Payload.(type) {
@@ -40,41 +42,47 @@ func (h *Hub) handleEvent(ctx context.Context, m *message.Message) {
 			h.members.Add(e.SessionID, without(cur, e.Members))
 		}
 	case events.MessageSent:
-		h.pushMessage(ctx, e, occurred)
+		err = h.pushMessage(ctx, e, occurred)
 	case events.MessageRecalled:
-		h.fanOut(ctx, e.SessionID, "", wire.RecalledFrame{Type: wire.TypeRecalled, SessionID: e.SessionID, MessageID: e.MessageID, Seq: e.Seq, By: e.By}, occurred)
+		err = h.fanOut(ctx, e.SessionID, "", wire.RecalledFrame{Type: wire.TypeRecalled, SessionID: e.SessionID, MessageID: e.MessageID, Seq: e.Seq, By: e.By}, occurred)
 	case events.MessagesReceived:
 		h.Acked(e.UserID, e.SessionID, e.UpToSeq)
-		h.fanOut(ctx, e.SessionID, e.UserID, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckReceived}, occurred)
+		err = h.fanOut(ctx, e.SessionID, e.UserID, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckReceived}, occurred)
 	case events.MessagesRead:
 		h.Acked(e.UserID, e.SessionID, e.UpToSeq)
-		h.fanOut(ctx, e.SessionID, e.UserID, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckRead}, occurred)
+		err = h.fanOut(ctx, e.SessionID, e.UserID, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckRead}, occurred)
 	}
+	if err != nil {
+		return fmt.Errorf("push %s %s@%d: %w", rec.Type, rec.StreamID, rec.Version, err)
+	}
+	// Recorded only once handled, so that a retry is not taken for a copy.
+	h.versions.Add(rec.StreamID, rec.Version)
+	return nil
 }
 
 // pushMessage pushes a new message to every online device of every member,
 // except the connection that sent it, and tracks it for redelivery on the
 // other members' connections (the sender's own devices never ack their own
 // messages: they are not in the sender's inbox).
-func (h *Hub) pushMessage(ctx context.Context, e events.MessageSent, occurred time.Time) {
+func (h *Hub) pushMessage(ctx context.Context, e events.MessageSent, occurred time.Time) error {
 	if !h.anyoneOnline() {
-		return
+		return nil
 	}
-	members, ok := h.sessionMembers(ctx, e.SessionID, true)
-	if !ok {
-		return
+	members, err := h.sessionMembers(ctx, e.SessionID, true)
+	if err != nil {
+		return err
 	}
 	ext := e.Ext
 	if len(ext) == 0 {
 		ext = nil
 	}
-	frame, ok := h.marshal(wire.MessageFrame{Type: wire.TypeMessage, Message: readmodels.Message{
+	frame, err := json.Marshal(wire.MessageFrame{Type: wire.TypeMessage, Message: readmodels.Message{
 		MessageID: e.MessageID, SessionID: e.SessionID, Seq: e.Seq, SenderID: e.SenderID,
 		MessageType: e.MessageType, Content: e.Content, Ext: ext, ClientMessageID: e.ClientMessageID,
 		ClientTimestamp: e.ClientTimestamp, ServerTimestamp: e.ServerTimestamp, AdjustedTimestamp: e.AdjustedTimestamp,
 	}})
-	if !ok {
-		return
+	if err != nil {
+		return fmt.Errorf("encode frame: %w", err)
 	}
 	due := time.Now().Add(h.cfg.RedeliveryTimeout)
 	h.mu.RLock()
@@ -93,21 +101,22 @@ func (h *Hub) pushMessage(ctx context.Context, e events.MessageSent, occurred ti
 			}
 		}
 	}
+	return nil
 }
 
 // fanOut pushes frame to every online connection of the session's members
 // but except.
-func (h *Hub) fanOut(ctx context.Context, sessionID, except string, v any, occurred time.Time) {
+func (h *Hub) fanOut(ctx context.Context, sessionID, except string, v any, occurred time.Time) error {
 	if !h.anyoneOnline() {
-		return
+		return nil
 	}
-	members, ok := h.sessionMembers(ctx, sessionID, true)
-	if !ok {
-		return
+	members, err := h.sessionMembers(ctx, sessionID, true)
+	if err != nil {
+		return err
 	}
-	frame, ok := h.marshal(v)
-	if !ok {
-		return
+	frame, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode frame: %w", err)
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -121,25 +130,30 @@ func (h *Hub) fanOut(ctx context.Context, sessionID, except string, v any, occur
 			}
 		}
 	}
+	return nil
 }
 
-// handleTyping relays a typing notice to the other members' connections.
-func (h *Hub) handleTyping(ctx context.Context, m *message.Message) {
+// handleTyping relays a typing notice to the other members' connections. A
+// notice that cannot be relayed is logged and dropped: it is stale by the
+// time a retry could deliver it.
+func (h *Hub) handleTyping(m *message.Message) error {
 	var n typingNotice
 	if err := json.Unmarshal(m.Payload, &n); err != nil {
 		h.cfg.Logger.Error("push hub: dropping undecodable typing notice", "id", m.UUID, "err", err)
-		return
+		return nil
 	}
 	if !h.anyoneOnline() {
-		return
+		return nil
 	}
-	members, ok := h.sessionMembers(ctx, n.SessionID, false)
-	if !ok {
-		return
+	members, err := h.sessionMembers(m.Context(), n.SessionID, false)
+	if err != nil {
+		h.cfg.Logger.Warn("push hub: dropping typing notice", "session", n.SessionID, "err", err)
+		return nil
 	}
-	frame, ok := h.marshal(wire.TypingFrame{Type: wire.TypeTyping, SessionID: n.SessionID, UserID: n.UserID})
-	if !ok {
-		return
+	frame, err := json.Marshal(wire.TypingFrame{Type: wire.TypeTyping, SessionID: n.SessionID, UserID: n.UserID})
+	if err != nil {
+		h.cfg.Logger.Error("push hub: cannot encode typing frame", "err", err)
+		return nil
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -151,6 +165,7 @@ func (h *Hub) handleTyping(ctx context.Context, m *message.Message) {
 			c.out.Enqueue(frame)
 		}
 	}
+	return nil
 }
 
 func (h *Hub) observe(occurred time.Time) {
@@ -161,15 +176,4 @@ func (h *Hub) anyoneOnline() bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(h.users) > 0
-}
-
-// marshal encodes a frame; a frame that cannot be encoded (an event whose
-// ext is not valid JSON) is logged and not pushed: clients get it by sync.
-func (h *Hub) marshal(frame any) ([]byte, bool) {
-	b, err := json.Marshal(frame)
-	if err != nil {
-		h.cfg.Logger.Error("push hub: cannot encode frame, not pushing it", "err", err)
-		return nil, false
-	}
-	return b, true
 }

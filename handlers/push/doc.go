@@ -20,4 +20,15 @@
 // Outbox). A pushed message that the user does not ack as received within the
 // redelivery timeout is pushed to that connection again, a bounded number of
 // times.
+//
+// Failures: the Hub consumes the topics through a watermill Router. An event
+// it cannot push (its session's members cannot be resolved, its payload
+// cannot be decoded, handling it panics) fails before anything is pushed; it
+// is retried a few times with a short backoff (middleware.Retry), then
+// published to the dead-letter topic, "tellyou.push.deadletter", with the
+// reason in its metadata (middleware.PoisonQueue), logged, counted in
+// tellyou_dead_letters_total, and acked: the other sessions wait only for its
+// retries. Serve keeps dead letters in PostgreSQL (`tellyou deadletters` lists
+// them). Its members lose a push, never a message: sync and the HTTP pull
+// read the log's projections.
 package push

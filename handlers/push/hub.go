@@ -39,6 +39,21 @@ type Options struct {
 	// MemberCacheSize is how many sessions' member lists the hub keeps
 	// (default 10,000).
 	MemberCacheSize int
+	// MaxRetries is how many times the hub tries an event again when it
+	// cannot push it (its session's members cannot be resolved, say) before
+	// it gives up on it and dead-letters it (default 3). RetryInterval is the
+	// first pause (default 50 ms); each further one doubles, up to eight times
+	// the first. Other events wait meanwhile: pushes keep log order.
+	MaxRetries    int
+	RetryInterval time.Duration
+	// DeadLetterTopic is the topic dead letters are published on (default
+	// DefaultDeadLetterTopic).
+	DeadLetterTopic string
+	// DeadLetters receives the events the hub gave up on, with the reason in
+	// their metadata (see DefaultDeadLetterTopic). It is a dependency rather than a
+	// tunable, carried here because Options is what the gateway passes to the
+	// hub. Default: none; dead letters are then only logged and counted.
+	DeadLetters message.Publisher
 }
 
 func (o *Options) setDefaults() {
@@ -60,6 +75,15 @@ func (o *Options) setDefaults() {
 	if o.MemberCacheSize <= 0 {
 		o.MemberCacheSize = 10000
 	}
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = 3
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = 50 * time.Millisecond
+	}
+	if o.DeadLetterTopic == "" {
+		o.DeadLetterTopic = DefaultDeadLetterTopic
+	}
 }
 
 // HubConfig configures a Hub.
@@ -72,7 +96,7 @@ type HubConfig struct {
 	// Members resolves the members of sessions the hub has not seen created.
 	// Required.
 	Members Members
-	// Metrics receives PushLatency and Redeliveries. Required.
+	// Metrics receives PushLatency, Redeliveries and DeadLetters. Required.
 	Metrics *metrics.Metrics
 	// Logger receives failures (default slog.Default()).
 	Logger *slog.Logger
@@ -142,52 +166,51 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
 // Run consumes the events and typing topics and redelivers unacked messages
 // until ctx ends; then it waits for its goroutines and returns nil. It returns
-// an error when it cannot subscribe or a subscription ends before ctx. Events
-// are handled one at a time in the order the bus delivers them, each acked
-// after it is handled. Run must not be called twice.
+// an error when it cannot subscribe or a subscription ends before ctx. Run
+// must not be called twice.
+//
+// The topics are consumed by a watermill Router. Events are handled one at a
+// time, in the order the bus delivers them (its subscribers hand over a
+// message only once the one before is acked), each acked after it is handled:
+// frames of one session reach a connection in seq order. An event the hub
+// cannot push is retried (Options.MaxRetries), then published to the
+// dead-letter topic and acked, so that it holds up the other sessions only for
+// its retries; a panic counts as a failure. Typing notices are never retried.
 func (h *Hub) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	evs, err := h.cfg.Subscriber.Subscribe(ctx, h.cfg.EventsTopic)
+	router, err := h.newRouter()
 	if err != nil {
-		return fmt.Errorf("subscribe to %s: %w", h.cfg.EventsTopic, err)
+		return err
 	}
-	typing, err := h.cfg.Subscriber.Subscribe(ctx, h.cfg.TypingTopic)
-	if err != nil {
-		return fmt.Errorf("subscribe to %s: %w", h.cfg.TypingTopic, err)
+	routerDone := make(chan error, 1)
+	go func() { routerDone <- router.run(ctx) }()
+	select {
+	case <-router.Running():
+	case err := <-routerDone:
+		return err
 	}
 	close(h.ready)
 
-	errs := make(chan error, 2)
 	var wg sync.WaitGroup
-	consume := func(topic string, ch <-chan *message.Message, handle func(context.Context, *message.Message)) {
-		defer cancel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-ch:
-				if !ok {
-					if ctx.Err() == nil {
-						errs <- fmt.Errorf("subscription to %s ended", topic)
-					}
-					return
-				}
-				handle(ctx, m)
-				m.Ack()
-			}
-		}
-	}
-	wg.Go(func() { consume(h.cfg.EventsTopic, evs, h.handleEvent) })
-	wg.Go(func() { consume(h.cfg.TypingTopic, typing, h.handleTyping) })
 	wg.Go(func() { h.sweep(ctx) })
-	wg.Wait()
+	var ended error
 	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
+	case <-ctx.Done():
+	case <-router.events.Stopped():
+		ended = fmt.Errorf("subscription to %s ended", h.cfg.EventsTopic)
+	case <-router.typing.Stopped():
+		ended = fmt.Errorf("subscription to %s ended", h.cfg.TypingTopic)
 	}
+	if ctx.Err() != nil {
+		ended = nil // a subscription that ends with ctx is no failure
+	}
+	cancel()
+	wg.Wait()
+	if err := <-routerDone; err != nil && ended == nil {
+		ended = err
+	}
+	return ended
 }
 
 // Register adds a connection of userID; pushes for the user's sessions go to

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,39 +28,73 @@ type hubEnv struct {
 	t       *testing.T
 	bus     *gochannel.GoChannel
 	hub     *push.Hub
+	metrics *metrics.Metrics
 	lookups atomic.Int64
 	version map[string]int64
+	// stop ends the hub's Run and returns its error; it is safe to call
+	// more than once.
+	stop func() error
+	// finished is closed when Run has returned runErr.
+	finished chan struct{}
+	runErr   error
 }
 
 func newHubEnv(t *testing.T, opts push.Options) *hubEnv {
+	return newHubEnvWith(t, opts, nil)
+}
+
+// newHubEnvWith runs a hub whose member lookups go to members, or, when it
+// is nil, always answer ann and bob.
+func newHubEnvWith(t *testing.T, opts push.Options, members push.Members) *hubEnv {
 	t.Helper()
-	e := &hubEnv{t: t, version: map[string]int64{},
+	e := &hubEnv{t: t, version: map[string]int64{}, metrics: metrics.New(),
 		bus: gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})}
-	hub, err := push.NewHub(push.HubConfig{Options: opts, Subscriber: e.bus, Publisher: e.bus,
-		Members: membersFunc(func(context.Context, string) ([]string, error) {
-			e.lookups.Add(1)
+	if members == nil {
+		members = membersFunc(func(context.Context, string) ([]string, error) {
 			return []string{"ann", "bob"}, nil
-		}), Metrics: metrics.New()})
+		})
+	}
+	counted := membersFunc(func(ctx context.Context, sessionID string) ([]string, error) {
+		e.lookups.Add(1)
+		return members.Members(ctx, sessionID)
+	})
+	hub, err := push.NewHub(push.HubConfig{Options: opts, Subscriber: e.bus, Publisher: e.bus,
+		Members: counted, Metrics: e.metrics, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.hub = hub
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
+	e.finished = make(chan struct{})
+	go func() {
+		defer close(e.finished)
+		e.runErr = hub.Run(ctx)
+	}()
 	select {
 	case <-hub.Ready():
-	case err := <-done:
-		t.Fatal(err)
+	case <-e.finished:
+		t.Fatal(e.runErr)
+	}
+	e.stop = func() error {
+		cancel()
+		<-e.finished
+		return e.runErr
 	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := e.stop(); err != nil {
 			t.Error(err)
 		}
 		_ = e.bus.Close()
 	})
 	return e
+}
+
+// testWriter sends a log to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 type membersFunc func(ctx context.Context, sessionID string) ([]string, error)
@@ -71,6 +107,15 @@ func (f membersFunc) Members(ctx context.Context, sessionID string) ([]string, e
 // follower does: wire.AuditEvent JSON, the event id as message id.
 func (e *hubEnv) publish(sessionID string, p events.Payload) *message.Message {
 	e.t.Helper()
+	m := e.message(sessionID, p)
+	e.republish(m)
+	return m
+}
+
+// message makes the bus message of p as the next event of the session's
+// pretend stream.
+func (e *hubEnv) message(sessionID string, p events.Payload) *message.Message {
+	e.t.Helper()
 	e.version[sessionID]++
 	d, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()}, Payload: p})
 	if err != nil {
@@ -82,9 +127,7 @@ func (e *hubEnv) publish(sessionID string, p events.Payload) *message.Message {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	m := message.NewMessage(d.EventID.String(), payload)
-	e.republish(m)
-	return m
+	return message.NewMessage(d.EventID.String(), payload)
 }
 
 func (e *hubEnv) republish(m *message.Message) {
@@ -123,6 +166,21 @@ func (o *outbox) seqs() []int64 {
 	for _, f := range o.frames {
 		if f["type"] == "message" {
 			out = append(out, int64(f["message"].(map[string]any)["seq"].(float64)))
+		}
+	}
+	return out
+}
+
+// seqsBySession lists the seqs of the message frames of each session, in
+// order.
+func (o *outbox) seqsBySession() map[string][]int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string][]int64{}
+	for _, f := range o.frames {
+		if f["type"] == "message" {
+			m := f["message"].(map[string]any)
+			out[m["sessionId"].(string)] = append(out[m["sessionId"].(string)], int64(m["seq"].(float64)))
 		}
 	}
 	return out

@@ -1,0 +1,5 @@
+//go:build !race
+
+package outagetest_test
+
+const raceEnabled = false
