@@ -25,6 +25,9 @@ type config struct {
 	SendQueue         int           // TELLYOU_SEND_QUEUE: frames waiting per connection, default 256
 	RedeliveryTimeout time.Duration // TELLYOU_REDELIVERY_TIMEOUT: default 10s
 	MaxRedeliveries   int           // TELLYOU_MAX_REDELIVERIES: default 3
+	MaxConnsPerUser   int           // TELLYOU_MAX_CONNS_PER_USER: default 16
+	FrameRate         float64       // TELLYOU_FRAME_RATE: other frames per second per connection, default 100
+	FrameBurst        int           // TELLYOU_FRAME_BURST: default 200
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/tellyou?sslmode=disable"
@@ -45,6 +48,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		SendQueue:         256,
 		RedeliveryTimeout: 10 * time.Second,
 		MaxRedeliveries:   3,
+		MaxConnsPerUser:   16,
+		FrameRate:         100,
+		FrameBurst:        200,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -71,6 +77,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	if err := positiveInts(getenv, map[string]*int{
 		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
+		"TELLYOU_MAX_CONNS_PER_USER": &c.MaxConnsPerUser, "TELLYOU_FRAME_BURST": &c.FrameBurst,
 	}); err != nil {
 		return config{}, err
 	}
@@ -81,12 +88,14 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		}
 		c.MaxFrameBytes = n
 	}
-	if v := strings.TrimSpace(getenv("TELLYOU_SEND_RATE")); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			return config{}, fmt.Errorf("TELLYOU_SEND_RATE=%q: want a positive number of sends per second", v)
+	for name, dst := range map[string]*float64{"TELLYOU_SEND_RATE": &c.SendRate, "TELLYOU_FRAME_RATE": &c.FrameRate} {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return config{}, fmt.Errorf("%s=%q: want a positive number per second", name, v)
+			}
+			*dst = f
 		}
-		c.SendRate = f
 	}
 	if c.EventStore != "postgres" && !strings.HasPrefix(c.EventStore, "esdb://") {
 		return config{}, fmt.Errorf("TELLYOU_EVENTSTORE=%q: want postgres or an esdb:// URL", c.EventStore)

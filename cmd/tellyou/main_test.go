@@ -107,6 +107,8 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"tiny frames":     {"TELLYOU_MAX_FRAME_BYTES": "10"},
 		"bad redelivery":  {"TELLYOU_REDELIVERY_TIMEOUT": "0s"},
 		"bad queue":       {"TELLYOU_SEND_QUEUE": "-3"},
+		"bad conns":       {"TELLYOU_MAX_CONNS_PER_USER": "0"},
+		"bad frame rate":  {"TELLYOU_FRAME_RATE": "fast"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)

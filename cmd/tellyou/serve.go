@@ -95,6 +95,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Logger: logger, API: api,
 		WS: ws.Limits{
 			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 		},
 		Push: push.Options{RedeliveryTimeout: cfg.RedeliveryTimeout, MaxRedeliveries: cfg.MaxRedeliveries, DeadLetters: deadLetters},
 	})

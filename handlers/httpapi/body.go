@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/tellyou/tellyou/handlers/wire"
 )
@@ -14,8 +15,8 @@ import (
 // decodeBody reads the request body, at most MaxBodyBytes, as one JSON object
 // into dst. Unknown fields are ignored (clients may send more than this
 // version knows). A body over the limit is too_large; an empty body, malformed
-// JSON, a value that is not an object, a field of the wrong type and anything
-// after the object are bad_request.
+// JSON, invalid UTF-8, a value that is not an object, a field of the wrong type
+// and anything after the object are bad_request.
 func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
@@ -32,6 +33,10 @@ func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, dst any) error 
 		return wire.BadRequest("request body is empty: send a JSON object")
 	case body[0] != '{':
 		return wire.BadRequest("request body must be a JSON object")
+	case !utf8.Valid(body):
+		// encoding/json would silently turn invalid bytes into U+FFFD and
+		// store something the client never sent.
+		return wire.BadRequest("request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {

@@ -17,8 +17,11 @@ const (
 	TypeTyping = "typing"
 )
 
-// MaxFrameIDLen bounds a client frame's id.
+// MaxFrameIDLen bounds a client frame's id, in characters.
 const MaxFrameIDLen = 64
+
+// MaxClientMessageIDLen bounds a send's clientMessageId, in characters.
+const MaxClientMessageIDLen = 64
 
 // Sync limits.
 const (
@@ -45,9 +48,9 @@ type ClientFrame struct {
 	Limit           *int            `json:"limit"`
 }
 
-// Decode parses and checks one client frame. On error the returned frame still
-// carries whatever id and clientMessageId could be read, so the error frame can
-// echo them.
+// Decode parses and checks one client frame. On error the returned frame
+// carries only its type and whatever id and clientMessageId could be read
+// within their bounds, so the error frame can echo them.
 func Decode(data []byte) (ClientFrame, *Error) {
 	var f ClientFrame
 	if !utf8.Valid(data) {
@@ -60,29 +63,25 @@ func Decode(data []byte) (ClientFrame, *Error) {
 	if err := json.Unmarshal(trimmed, &f); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			f = echoable(f)
-			return f, BadRequest(fmt.Sprintf("field %s must be %s", typeErr.Field, describe(typeErr.Type.String())))
+			return echoable(f), BadRequest(fmt.Sprintf("field %s must be %s", typeErr.Field, describe(typeErr.Type.String())))
 		}
 		return ClientFrame{}, BadRequest("invalid JSON: " + err.Error())
 	}
-	if len(f.ID) > MaxFrameIDLen {
-		f.ID = ""
-		return f, BadRequest(fmt.Sprintf("id is longer than %d characters", MaxFrameIDLen))
-	}
 	if err := f.check(); err != nil {
-		return f, err
+		return echoable(f), err
 	}
 	return f, nil
 }
 
 // echoable keeps only the fields an error frame echoes, and only when they are
-// within bounds.
+// within bounds: an error frame never carries more of a frame than a valid
+// one could.
 func echoable(f ClientFrame) ClientFrame {
 	out := ClientFrame{Type: f.Type}
-	if len(f.ID) <= MaxFrameIDLen {
+	if utf8.RuneCountInString(f.ID) <= MaxFrameIDLen {
 		out.ID = f.ID
 	}
-	if len(f.ClientMessageID) <= 64 {
+	if utf8.RuneCountInString(f.ClientMessageID) <= MaxClientMessageIDLen {
 		out.ClientMessageID = f.ClientMessageID
 	}
 	return out
@@ -102,6 +101,9 @@ func describe(goType string) string {
 }
 
 func (f *ClientFrame) check() *Error {
+	if utf8.RuneCountInString(f.ID) > MaxFrameIDLen {
+		return BadRequest(fmt.Sprintf("id is longer than %d characters", MaxFrameIDLen))
+	}
 	switch f.Type {
 	case "":
 		return BadRequest("type is required")
@@ -153,8 +155,8 @@ func (f *ClientFrame) checkSend() *Error {
 		return BadRequest("sessionId or toUserId is required")
 	case f.ClientMessageID == "":
 		return BadRequest("clientMessageId is required")
-	case len(f.ClientMessageID) > 64:
-		return BadRequest("clientMessageId is longer than 64 characters")
+	case utf8.RuneCountInString(f.ClientMessageID) > MaxClientMessageIDLen:
+		return BadRequest(fmt.Sprintf("clientMessageId is longer than %d characters", MaxClientMessageIDLen))
 	case f.MessageType == nil:
 		return BadRequest("messageType is required")
 	case f.Content == nil:

@@ -3,6 +3,7 @@ package wire_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -111,6 +112,8 @@ func TestFromErrorMapsEveryKindOnce(t *testing.T) {
 		{fmt.Errorf("append: %w", &pgconn.PgError{Code: "57P01"}), wire.CodeUnavailable, 503},
 		{fmt.Errorf("append: %w", &net.OpError{Op: "dial", Err: errors.New("refused")}), wire.CodeUnavailable, 503},
 		{fmt.Errorf("append: %w", &pgconn.PgError{Code: "23505"}), wire.CodeInternal, 500},
+		{fmt.Errorf("begin: %w", pgconn.ErrConnClosed), wire.CodeUnavailable, 503},
+		{fmt.Errorf("read: %w", io.ErrUnexpectedEOF), wire.CodeUnavailable, 503},
 		{errors.New("boom"), wire.CodeInternal, 500},
 	}
 	for _, c := range cases {
@@ -121,5 +124,23 @@ func TestFromErrorMapsEveryKindOnce(t *testing.T) {
 		if got.Code == wire.CodeInternal && got.Message != "internal error" {
 			t.Errorf("internal error leaks details: %q", got.Message)
 		}
+	}
+}
+
+func TestDecodeCountsCharactersAndEchoesOnlyWhatIsWithinBounds(t *testing.T) {
+	t.Parallel()
+	sixtyFour := strings.Repeat("é", 64) // 128 bytes
+	f, err := wire.Decode([]byte(`{"type":"send","id":"` + sixtyFour + `","toUserId":"bob","messageType":1,"content":"x","clientMessageId":"` + sixtyFour + `"}`))
+	if err != nil || f.ID != sixtyFour || f.ClientMessageID != sixtyFour {
+		t.Fatalf("64 two-byte characters: %v, id %q", err, f.ID)
+	}
+	long := strings.Repeat("c", 65)
+	f, err = wire.Decode([]byte(`{"type":"send","id":"7","toUserId":"bob","messageType":1,"content":"x","clientMessageId":"` + long + `"}`))
+	if err == nil || f.ID != "7" || f.ClientMessageID != "" {
+		t.Fatalf("long clientMessageId: %v, echoes id %q and clientMessageId %q", err, f.ID, f.ClientMessageID)
+	}
+	f, err = wire.Decode([]byte(`{"type":"send","id":"` + long + `","toUserId":"bob","messageType":1,"content":"x","clientMessageId":"c1"}`))
+	if err == nil || f.ID != "" || f.ClientMessageID != "c1" {
+		t.Fatalf("long id: %v, echoes id %q and clientMessageId %q", err, f.ID, f.ClientMessageID)
 	}
 }

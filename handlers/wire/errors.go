@@ -6,6 +6,7 @@ package wire
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 
@@ -127,5 +128,6 @@ func isUnavailable(err error) bool {
 	if errors.As(err, &netErr) {
 		return true
 	}
-	return pgconn.SafeToRetry(err) || errors.Is(err, net.ErrClosed)
+	return pgconn.SafeToRetry(err) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/tellyou/tellyou/handlers/push"
 )
 
-// Limits bound what one connection may cost. Zero values take the defaults.
+// Limits bound what one connection, and one user's connections to this node,
+// may cost. Zero values take the defaults.
 type Limits struct {
 	// MaxFrameBytes is the largest client frame read (default 64 KiB); a
 	// larger frame closes the connection with 1009 (StatusMessageTooBig).
@@ -30,6 +31,21 @@ type Limits struct {
 	// A send over the limit is answered rate_limited.
 	SendRate  float64
 	SendBurst int
+	// FrameRate and FrameBurst limit the other frames of one connection:
+	// acks, recalls, syncs, typing, and frames refused as malformed, sends
+	// among them (default 100 per second with bursts of 200). A frame over
+	// the limit is not handled and is answered rate_limited, so that a client
+	// flooding typing, sync or garbage frames costs the server at most this
+	// much per connection.
+	FrameRate  float64
+	FrameBurst int
+	// MaxConnsPerUser bounds one user's open connections to this node
+	// (default 16). A connection over the limit is refused before the
+	// upgrade with HTTP 429 and {"code":"rate_limited","message":"too many
+	// connections for this user"}; a connection's slot is released when it
+	// has closed. With the frame limits it bounds what one user can make this
+	// node do: MaxConnsPerUser × FrameRate frames per second besides sends.
+	MaxConnsPerUser int
 }
 
 // Defaults of Limits.
@@ -40,6 +56,11 @@ const (
 	DefaultHandleTimeout = 10 * time.Second
 	DefaultSendRate      = 50
 	DefaultSendBurst     = 100
+	DefaultFrameRate     = 100
+	DefaultFrameBurst    = 200
+	// DefaultMaxConnsPerUser leaves room for every device of a user, and a
+	// few reconnects whose old connection the server has not seen close yet.
+	DefaultMaxConnsPerUser = 16
 )
 
 func (l *Limits) setDefaults() {
@@ -60,6 +81,15 @@ func (l *Limits) setDefaults() {
 	}
 	if l.SendBurst <= 0 {
 		l.SendBurst = DefaultSendBurst
+	}
+	if l.FrameRate <= 0 {
+		l.FrameRate = DefaultFrameRate
+	}
+	if l.FrameBurst <= 0 {
+		l.FrameBurst = DefaultFrameBurst
+	}
+	if l.MaxConnsPerUser <= 0 {
+		l.MaxConnsPerUser = DefaultMaxConnsPerUser
 	}
 }
 

@@ -23,11 +23,14 @@ const (
 // conn is one client connection: the reader runs on the ServeHTTP goroutine,
 // the writer on a goroutine serve owns.
 type conn struct {
-	h       *Handler
-	ws      *websocket.Conn
-	user    auth.Principal
-	client  *push.Client
-	limiter *rate.Limiter
+	h      *Handler
+	ws     *websocket.Conn
+	user   auth.Principal
+	client *push.Client
+	// sends limits the user's sends (shared by the user's connections),
+	// frames this connection's other frames.
+	sends  *rate.Limiter
+	frames *rate.Limiter
 
 	// out is the bounded outgoing queue; it is never closed, the writer stops
 	// on stop instead.
@@ -50,10 +53,11 @@ type conn struct {
 	draining bool // Shutdown asked to close after the frame being handled
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, p auth.Principal) *conn {
+func newConn(h *Handler, wsc *websocket.Conn, p auth.Principal, sends *rate.Limiter) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{h: h, ws: wsc, user: p, out: make(chan []byte, h.cfg.Limits.QueueSize),
-		stop: make(chan struct{}), ctx: ctx, cancel: cancel}
+	l := h.cfg.Limits
+	return &conn{h: h, ws: wsc, user: p, sends: sends, frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst),
+		out: make(chan []byte, l.QueueSize), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
 // serve runs the connection until it closes.
@@ -61,8 +65,6 @@ func (c *conn) serve() {
 	m := c.h.cfg.Metrics
 	m.ConnectedClients.Inc()
 	defer m.ConnectedClients.Dec()
-	c.limiter = c.h.limiters.acquire(c.user.UserID)
-	defer c.h.limiters.release(c.user.UserID)
 	c.client = c.h.cfg.Hub.Register(c.user.UserID, c)
 	defer c.client.Unregister()
 

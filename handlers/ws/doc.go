@@ -3,10 +3,11 @@
 //
 // A request is authenticated before the upgrade (auth.FromRequest: the
 // Authorization header or ?token=); a missing, forged or expired token gets
-// HTTP 401 with {"code":"unauthorized","message":...}. Any origin may connect:
-// clients authenticate with a bearer token, never with cookies, so a page of
-// another site cannot borrow a user's credentials and cross-site request
-// forgery does not apply.
+// HTTP 401 with {"code":"unauthorized","message":...}; a user who already
+// holds Limits.MaxConnsPerUser connections to this node gets HTTP 429 with
+// {"code":"rate_limited",...}. Any origin may connect: clients authenticate
+// with a bearer token, never with cookies, so a page of another site cannot
+// borrow a user's credentials and cross-site request forgery does not apply.
 //
 // Each connection has one reader, which handles the client's frames one at a
 // time in the order they arrive (so a device's sends get seqs in the order it
@@ -14,6 +15,11 @@
 // write timeout. Answers and pushes share the queue; nothing ever waits for
 // room in it: a connection whose queue is full is closed with 1013
 // (StatusTryAgainLater, "too slow: reconnect and sync") and re-syncs.
+//
+// Frames are limited twice, each answered rate_limited over its limit and
+// never closing the connection: a user's well-formed sends, across the user's
+// connections (Limits.SendRate), and every other frame of one connection,
+// malformed ones included (Limits.FrameRate).
 //
 // Close codes: 1009 for a frame over Limits.MaxFrameBytes, 1008 ("token
 // expired") when the token's exp passes, 1013 for a full queue, 1001 ("server

@@ -14,17 +14,26 @@ import (
 )
 
 // handleFrame decodes one client frame and answers it. Bad frames are
-// answered with an error frame; the connection stays open.
+// answered with an error frame; the connection stays open. Well-formed sends
+// count against the user's send limit, every other frame against the
+// connection's frame limit.
 func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.Time) {
 	if typ != websocket.MessageText {
 		f, _ := wire.Decode(data) // only for the id and clientMessageId to echo
-		c.refuse(wire.ClientFrame{Type: f.Type, ID: f.ID, ClientMessageID: f.ClientMessageID},
-			wire.BadRequest("binary frames are not accepted: send JSON text frames"))
+		f = wire.ClientFrame{Type: f.Type, ID: f.ID, ClientMessageID: f.ClientMessageID}
+		if c.allowFrame(f) {
+			c.refuse(f, wire.BadRequest("binary frames are not accepted: send JSON text frames"))
+		}
 		return
 	}
 	f, bad := wire.Decode(data)
 	if bad != nil {
-		c.refuse(f, bad)
+		if c.allowFrame(f) {
+			c.refuse(f, bad)
+		}
+		return
+	}
+	if f.Type != wire.TypeSend && !c.allowFrame(f) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.h.base, c.h.cfg.Limits.HandleTimeout)
@@ -46,7 +55,7 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.
 
 func (c *conn) handleSend(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta, arrived time.Time) {
 	m := c.h.cfg.Metrics
-	if !c.limiter.Allow() {
+	if !c.sends.Allow() {
 		m.RateLimited.Inc()
 		c.refuse(f, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
 		return
@@ -136,6 +145,17 @@ func (c *conn) handleTyping(ctx context.Context, f wire.ClientFrame) {
 		return
 	}
 	c.ok(f)
+}
+
+// allowFrame takes one frame from the connection's frame budget; over the
+// budget it answers f with rate_limited and returns false.
+func (c *conn) allowFrame(f wire.ClientFrame) bool {
+	if c.frames.Allow() {
+		return true
+	}
+	c.h.cfg.Metrics.RateLimited.Inc()
+	c.refuse(f, &wire.Error{Code: wire.CodeRateLimited, Message: "too many frames: slow down and retry"})
+	return false
 }
 
 // ok answers a frame that carried an id.

@@ -14,8 +14,8 @@ import (
 
 // Handler serves GET /v1/ws. It is safe for concurrent use.
 type Handler struct {
-	cfg      Config
-	limiters *userLimiters
+	cfg   Config
+	users *userSlots
 
 	// base is the parent of every frame's context; it ends only when Shutdown
 	// gives up waiting.
@@ -37,18 +37,19 @@ func New(cfg Config) (*Handler, error) {
 	}
 	base, abort := context.WithCancel(context.Background())
 	return &Handler{
-		cfg:      cfg,
-		limiters: newUserLimiters(cfg.Limits.SendRate, cfg.Limits.SendBurst),
-		base:     base,
-		abort:    abort,
-		conns:    make(map[*conn]struct{}),
+		cfg:   cfg,
+		users: newUserSlots(cfg.Limits),
+		base:  base,
+		abort: abort,
+		conns: make(map[*conn]struct{}),
 	}, nil
 }
 
 // ServeHTTP authenticates the request, upgrades it and serves the connection
 // until it closes. Refusals before the upgrade are JSON errors: 405 for a
 // method other than GET, 401 for a missing or bad token, 503 once Shutdown has
-// begun.
+// begun, 429 rate_limited when the user already holds Limits.MaxConnsPerUser
+// connections to this node.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -65,6 +66,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.wg.Done()
+	sends, ok := h.users.acquire(p.UserID)
+	if !ok {
+		h.cfg.Metrics.RateLimited.Inc()
+		writeHTTPError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections for this user")
+		return
+	}
+	// Released once serve has returned: the connection is closed by then.
+	defer h.users.release(p.UserID)
 	wsc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// Tokens, not cookies, authenticate: see the package doc.
 		InsecureSkipVerify: true,
@@ -75,7 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	wsc.SetReadLimit(h.cfg.Limits.MaxFrameBytes)
-	c := newConn(h, wsc, p)
+	c := newConn(h, wsc, p, sends)
 	if !h.track(c) {
 		_ = wsc.Close(websocket.StatusGoingAway, closeShutdown)
 		return

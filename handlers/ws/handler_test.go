@@ -26,8 +26,9 @@ type noMembers struct{}
 func (noMembers) Members(context.Context, string) ([]string, error) { return nil, nil }
 
 // newHandler builds a handler whose command and query handlers are never
-// reached: these tests stop before the upgrade.
-func newHandler(t *testing.T) *ws.Handler {
+// reached: these tests stop before the upgrade, or send only frames that are
+// refused before any handler runs.
+func newHandler(t *testing.T, limits ws.Limits) *ws.Handler {
 	t.Helper()
 	bus := gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{})
 	t.Cleanup(func() { _ = bus.Close() })
@@ -36,7 +37,7 @@ func newHandler(t *testing.T) *ws.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := ws.New(ws.Config{Commands: &handlers.Commands{}, Queries: &handlers.Queries{}, Hub: hub, Secret: secret, Metrics: m})
+	h, err := ws.New(ws.Config{Commands: &handlers.Commands{}, Queries: &handlers.Queries{}, Hub: hub, Secret: secret, Metrics: m, Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 
 func TestRefusalsBeforeTheUpgradeAreJSON(t *testing.T) {
 	t.Parallel()
-	h := newHandler(t)
+	h := newHandler(t, ws.Limits{})
 	valid, err := auth.Mint(secret, auth.Principal{UserID: "ann"}, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)

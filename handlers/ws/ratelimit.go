@@ -6,42 +6,51 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// userLimiters holds one send limiter per user with connections on this
-// node, shared by the user's connections and dropped with the last of them.
-type userLimiters struct {
-	limit rate.Limit
-	burst int
+// userSlots counts each user's connections to this node, up to maxConns, and
+// holds the send limiter they share; a user's entry goes with the last of
+// them.
+type userSlots struct {
+	limit    rate.Limit
+	burst    int
+	maxConns int
 
 	mu    sync.Mutex
-	users map[string]*userLimiter
+	users map[string]*userSlot
 }
 
-type userLimiter struct {
-	lim   *rate.Limiter
+type userSlot struct {
+	sends *rate.Limiter
 	conns int
 }
 
-func newUserLimiters(perSecond float64, burst int) *userLimiters {
-	return &userLimiters{limit: rate.Limit(perSecond), burst: burst, users: make(map[string]*userLimiter)}
+func newUserSlots(l Limits) *userSlots {
+	return &userSlots{limit: rate.Limit(l.SendRate), burst: l.SendBurst, maxConns: l.MaxConnsPerUser,
+		users: make(map[string]*userSlot)}
 }
 
-func (u *userLimiters) acquire(userID string) *rate.Limiter {
+// acquire takes a connection slot for userID and returns the user's send
+// limiter, or false when the user already holds maxConns connections. Every
+// successful acquire must be followed by one release.
+func (u *userSlots) acquire(userID string) (*rate.Limiter, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	l := u.users[userID]
-	if l == nil {
-		l = &userLimiter{lim: rate.NewLimiter(u.limit, u.burst)}
-		u.users[userID] = l
+	s := u.users[userID]
+	if s == nil {
+		s = &userSlot{sends: rate.NewLimiter(u.limit, u.burst)}
+		u.users[userID] = s
 	}
-	l.conns++
-	return l.lim
+	if s.conns >= u.maxConns {
+		return nil, false
+	}
+	s.conns++
+	return s.sends, true
 }
 
-func (u *userLimiters) release(userID string) {
+func (u *userSlots) release(userID string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if l := u.users[userID]; l != nil {
-		if l.conns--; l.conns == 0 {
+	if s := u.users[userID]; s != nil {
+		if s.conns--; s.conns <= 0 {
 			delete(u.users, userID)
 		}
 	}
