@@ -9,11 +9,10 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/handlers/wire"
 )
 
-func auditCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, stdout, stderr io.Writer) error {
+func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	session := fs.String("session", "", "session id (required)")
@@ -29,11 +28,11 @@ func auditCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 		return err
 	}
 	defer pool.Close()
-	store, err := pgstore.New(ctx, pool, pgstore.Config{})
+	store, closeStore, err := openEventStore(ctx, cfg, pool, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	enc := json.NewEncoder(stdout)
 	n := 0
 	for next := *from; ; {

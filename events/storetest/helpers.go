@@ -33,7 +33,7 @@ func testContext(t *testing.T, d time.Duration) context.Context {
 type streams struct{ prefix string }
 
 func newStreams() streams {
-	return streams{prefix: "storetest-" + uuid.NewString()[:8] + "-"}
+	return streams{prefix: StreamPrefix + uuid.NewString()[:8] + "-"}
 }
 
 func (s streams) name(n string) string { return s.prefix + n }
