@@ -38,6 +38,16 @@ type RunnerConfig struct {
 	// return quickly. err is an *EventError when the failure concerns an
 	// event. Serve counts failures with it.
 	OnFailure func(projection string, err error)
+	// Leases, when set, makes the runner run a projection only while it
+	// holds that projection's lease, a PostgreSQL session advisory lock
+	// (pg_try_advisory_lock, key derived from the name) on a connection of
+	// its own outside Pool: one runner at a time per projection across every
+	// process sharing the database. A standby tries again every LeaseRetry
+	// (default 1 s) and takes over once the holder stops or dies (its
+	// connection closes). A holder whose lease connection fails a check
+	// (also every LeaseRetry) stops the projection and competes again.
+	Leases     bool
+	LeaseRetry time.Duration
 }
 
 func (c *RunnerConfig) setDefaults() {
@@ -57,6 +67,9 @@ func (c *RunnerConfig) setDefaults() {
 		c.MaxRetryBackoff = 30 * time.Second
 	}
 	c.MaxRetryBackoff = max(c.MaxRetryBackoff, c.RetryBackoff)
+	if c.LeaseRetry <= 0 {
+		c.LeaseRetry = time.Second
+	}
 }
 
 // Validate reports a configuration the runner cannot work with.
@@ -97,6 +110,8 @@ func (c *RunnerConfig) Validate() error {
 //     Other projections are not held up.
 //   - Events are applied in global log order; within a session, that is
 //     stream (and seq) order.
+//   - With RunnerConfig.Leases, one runner at a time runs each projection;
+//     the others stand by (see ProjectionStatus.Leader).
 type Runner struct {
 	cfg     RunnerConfig
 	workers []*worker
@@ -116,6 +131,11 @@ type ProjectionStatus struct {
 	// the failure concerned no event (the database was unreachable), until
 	// the projection has read its checkpoint again.
 	Failing bool `json:"failing"`
+	// Leader is true while this runner runs the projection: always once Run
+	// started without RunnerConfig.Leases, only while it holds the lease
+	// with them. A standby's Position is the stored checkpoint, read at each
+	// try for the lease.
+	Leader bool `json:"leader"`
 }
 
 // NewRunner returns a runner for cfg with defaults filled in.

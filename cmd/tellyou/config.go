@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ type config struct {
 	Addr         string        // TELLYOU_ADDR, default 127.0.0.1:8080
 	DatabaseURL  string        // TELLYOU_DATABASE_URL
 	EventStore   string        // TELLYOU_EVENTSTORE: "postgres" (default) or esdb://...
-	Bus          string        // TELLYOU_BUS: "memory" (default) or nats://...
+	Bus          string        // TELLYOU_BUS: "memory" (default) or nats://host:port (JetStream)
+	BusPrefix    string        // TELLYOU_BUS_PREFIX: names the NATS stream and subjects, default "tellyou"
 	JWTSecret    string        // TELLYOU_JWT_SECRET; empty: generated and kept in the database
 	MaxClockSkew time.Duration // TELLYOU_MAX_CLOCK_SKEW, default 60s
 	RecallWindow time.Duration // TELLYOU_RECALL_WINDOW, default 2m
@@ -30,6 +32,9 @@ type config struct {
 	FrameBurst        int           // TELLYOU_FRAME_BURST: default 200
 }
 
+// busPrefixPattern is what NATS allows in a stream name and a subject token.
+var busPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/tellyou?sslmode=disable"
 
 func configFromEnv(getenv func(string) string) (config, error) {
@@ -38,6 +43,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		DatabaseURL:  defaultDatabaseURL,
 		EventStore:   "postgres",
 		Bus:          "memory",
+		BusPrefix:    "tellyou",
 		MaxClockSkew: 60 * time.Second,
 		RecallWindow: 2 * time.Minute,
 		LogFormat:    "text",
@@ -61,6 +67,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	setString("TELLYOU_DATABASE_URL", &c.DatabaseURL)
 	setString("TELLYOU_EVENTSTORE", &c.EventStore)
 	setString("TELLYOU_BUS", &c.Bus)
+	setString("TELLYOU_BUS_PREFIX", &c.BusPrefix)
 	setString("TELLYOU_LOG_FORMAT", &c.LogFormat)
 	c.JWTSecret = getenv("TELLYOU_JWT_SECRET")
 	for _, d := range []struct {
@@ -99,6 +106,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	if c.EventStore != "postgres" && !strings.HasPrefix(c.EventStore, "esdb://") {
 		return config{}, fmt.Errorf("TELLYOU_EVENTSTORE=%q: want postgres or an esdb:// URL", c.EventStore)
+	}
+	if c.Bus != "memory" && !strings.HasPrefix(c.Bus, "nats://") {
+		return config{}, fmt.Errorf("TELLYOU_BUS=%q: want memory or a nats:// URL", c.Bus)
+	}
+	if !busPrefixPattern.MatchString(c.BusPrefix) {
+		return config{}, fmt.Errorf("TELLYOU_BUS_PREFIX=%q: want 1-64 letters, digits, _ or -", c.BusPrefix)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return config{}, fmt.Errorf("TELLYOU_LOG_FORMAT=%q: want text or json", c.LogFormat)

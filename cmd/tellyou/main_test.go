@@ -109,14 +109,25 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"bad queue":       {"TELLYOU_SEND_QUEUE": "-3"},
 		"bad conns":       {"TELLYOU_MAX_CONNS_PER_USER": "0"},
 		"bad frame rate":  {"TELLYOU_FRAME_RATE": "fast"},
+		"bad bus":         {"TELLYOU_BUS": "kafka://127.0.0.1:9092"},
+		"bad bus prefix":  {"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_BUS_PREFIX": "a.b"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)
 		}
 	}
 	c, err := configFromEnv(env(nil))
-	if err != nil || c.Addr != "127.0.0.1:8080" || c.DatabaseURL != defaultDatabaseURL || c.RecallWindow != 2*time.Minute {
+	if err != nil || c.Addr != "127.0.0.1:8080" || c.DatabaseURL != defaultDatabaseURL || c.RecallWindow != 2*time.Minute ||
+		c.Bus != "memory" || c.BusPrefix != "tellyou" {
 		t.Fatalf("defaults = %+v, %v", c, err)
+	}
+}
+
+func TestConfigFromEnvReadsTheBus(t *testing.T) {
+	t.Parallel()
+	c, err := configFromEnv(env(map[string]string{"TELLYOU_BUS": "nats://10.0.0.5:4222", "TELLYOU_BUS_PREFIX": "chat-eu_1"}))
+	if err != nil || c.Bus != "nats://10.0.0.5:4222" || c.BusPrefix != "chat-eu_1" {
+		t.Fatalf("bus config = %q %q, %v", c.Bus, c.BusPrefix, err)
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 )
 
 // readiness decides /readyz: the event store answers, no projection is failing,
-// and no projection has stayed behind a log head it was shown for longer than
-// maxLag.
+// and no projection this node runs (holds the lease of) has stayed behind a
+// log head it was shown for longer than maxLag. Another node runs the others;
+// this one's view of their checkpoints is only refreshed while it stands by.
 type readiness struct {
 	store  events.Store
 	runner *projections.Runner
@@ -47,7 +48,7 @@ func (r *readiness) Check(ctx context.Context) error {
 		if st.Failing {
 			return fmt.Errorf("projection %s is failing: %s", st.Name, st.LastError)
 		}
-		if st.Position >= head {
+		if !st.Leader || st.Position >= head {
 			delete(r.behind, st.Name)
 			continue
 		}

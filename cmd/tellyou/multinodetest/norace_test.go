@@ -1,0 +1,5 @@
+//go:build !race
+
+package multinodetest_test
+
+const raceEnabled = false

@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NATSBusConfig configures a NATSBus.
+type NATSBusConfig struct {
+	// URL is the NATS server, e.g. nats://127.0.0.1:4222. Required; the
+	// server must have JetStream enabled.
+	URL string
+	// Prefix names everything the bus creates on the server, so that
+	// deployments (and test runs) sharing one server never see each other's
+	// events: the stream and its subject are "<Prefix>_events", typing
+	// notices go to the core subject "<Prefix>.typing". Letters, digits, _ and
+	// - only. Default "tellyou".
+	Prefix string
+	// DuplicateWindow is how long the stream remembers the event ids it
+	// stored, and so drops the copies other nodes publish (default 5 min).
+	DuplicateWindow time.Duration
+	// MaxAge is how long the stream keeps an event (default 10 min, at least
+	// DuplicateWindow). Hubs start at new events, so nothing older is read;
+	// the stream holds what a slow hub has yet to consume.
+	MaxAge time.Duration
+	// MaxBytes caps the stream's memory; past it the oldest events go
+	// (default 256 MiB).
+	MaxBytes int64
+	// Logger receives the bus's failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func (c *NATSBusConfig) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = "tellyou"
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 5 * time.Minute
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = 10 * time.Minute
+	}
+	c.MaxAge = max(c.MaxAge, c.DuplicateWindow)
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 256 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports a configuration the bus cannot work with.
+func (c NATSBusConfig) Validate() error {
+	if c.URL == "" {
+		return errors.New("nats bus config: no URL")
+	}
+	if !prefixPattern.MatchString(c.Prefix) {
+		return fmt.Errorf("nats bus config: prefix %q: want 1-64 letters, digits, _ or -", c.Prefix)
+	}
+	return nil
+}
+
+// NATSBus is the PubSub between the nodes of a deployment: events go through
+// a JetStream stream, typing notices through core NATS.
+//
+// Events (EventsTopic) are published with watermill-nats' pkg/jetstream: one
+// memory stream, "<Prefix>_events", whose only subject has the same name
+// (pkg/jetstream publishes to the subject named like the stream). Every
+// node's follower publishes every event it reads from the log; the message
+// UUID is the event id and goes out as the Nats-Msg-Id header, so the stream
+// stores the first copy and drops the others within DuplicateWindow (a copy
+// that comes later still reaches the hubs, which drop versions they have
+// handled). A publisher waits for the stream's ack of each message, so one
+// node's events of a session are stored in version order, and a later
+// version from any node is stored only after the earlier one was.
+//
+// Each Subscribe to EventsTopic creates its own ephemeral consumer (explicit
+// acks, delivering only messages stored from then on): every hub receives
+// every event, none shares a queue group with another node. A consumer whose
+// node stopped is deleted at once, one whose node died after 10 s without
+// pulls. Messages reach the subscriber one at a time, the next after the
+// previous is acked.
+//
+// Typing notices (TypingTopic) are published and received with pkg/nats over
+// core NATS: no stream keeps them, a node that is down misses them.
+type NATSBus struct {
+	cfg      NATSBusConfig
+	conn     *nats.Conn
+	js       jetstream.JetStream
+	events   *wmjs.Publisher
+	eventsIn *wmjs.Subscriber
+	typing   *wmnats.Publisher
+	typingIn *wmnats.Subscriber
+}
+
+var _ PubSub = (*NATSBus)(nil)
+
+// NewNATSBus connects to the server and creates or updates the events stream.
+func NewNATSBus(ctx context.Context, cfg NATSBusConfig) (*NATSBus, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logger := watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	conn, err := nats.Connect(cfg.URL, nats.Name("tellyou"), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", cfg.URL, err)
+	}
+	b := &NATSBus{cfg: cfg, conn: conn}
+	if err := b.open(ctx, logger); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *NATSBus) open(ctx context.Context, logger watermill.LoggerAdapter) error {
+	var err error
+	if b.js, err = jetstream.New(b.conn); err != nil {
+		return fmt.Errorf("open JetStream: %w", err)
+	}
+	stream := b.EventsTopic()
+	_, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: stream, Subjects: []string{stream}, Storage: jetstream.MemoryStorage,
+		Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld,
+		MaxAge: b.cfg.MaxAge, MaxBytes: b.cfg.MaxBytes, Duplicates: b.cfg.DuplicateWindow,
+	})
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", stream, err)
+	}
+	streamOf := func(topic string) jetstream.StreamConfig { return jetstream.StreamConfig{Name: topic} }
+	if b.events, err = wmjs.NewPublisher(wmjs.PublisherConfig{Conn: b.conn, Logger: logger, ConfigureStream: streamOf}); err != nil {
+		return fmt.Errorf("events publisher: %w", err)
+	}
+	b.eventsIn, err = wmjs.NewSubscriber(wmjs.SubscriberConfig{Conn: b.conn, Logger: logger, AckAsync: true,
+		ConfigureStream: streamOf, ResourceInitializer: b.hubConsumer})
+	if err != nil {
+		return fmt.Errorf("events subscriber: %w", err)
+	}
+	core := wmnats.JetStreamConfig{Disabled: true}
+	b.typing, err = wmnats.NewPublisherWithNatsConn(b.conn, wmnats.PublisherPublishConfig{
+		Marshaler: &wmnats.NATSMarshaler{}, SubjectCalculator: wmnats.DefaultSubjectCalculator, JetStream: core}, logger)
+	if err != nil {
+		return fmt.Errorf("typing publisher: %w", err)
+	}
+	b.typingIn, err = wmnats.NewSubscriberWithNatsConn(b.conn, wmnats.SubscriberSubscriptionConfig{
+		Unmarshaler: &wmnats.NATSMarshaler{}, JetStream: core, CloseTimeout: 5 * time.Second}, logger)
+	if err != nil {
+		return fmt.Errorf("typing subscriber: %w", err)
+	}
+	return nil
+}
+
+// hubConsumer creates one subscription's own consumer of the events stream.
+// Its cleanup deletes it with a fresh context: the subscription's has ended
+// by then.
+func (b *NATSBus) hubConsumer(ctx context.Context, js jetstream.JetStream, topic string) (
+	jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
+	cfg := jetstream.ConsumerConfig{
+		Name:              topic + "_hub_" + watermill.NewShortUUID(),
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		DeliverPolicy:     jetstream.DeliverNewPolicy,
+		AckWait:           30 * time.Second,
+		InactiveThreshold: 10 * time.Second,
+	}
+	c, err := js.CreateOrUpdateConsumer(ctx, topic, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create consumer of %s: %w", topic, err)
+	}
+	return c, func(context.Context, watermill.LoggerAdapter) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = js.DeleteConsumer(ctx, topic, cfg.Name) // else InactiveThreshold removes it
+	}, nil
+}
+
+// EventsTopic is the topic (stream and subject) of the log's events.
+func (b *NATSBus) EventsTopic() string { return b.cfg.Prefix + "_events" }
+
+// TypingTopic is the core NATS subject of typing notices.
+func (b *NATSBus) TypingTopic() string { return b.cfg.Prefix + ".typing" }
+
+// Publish sends messages on EventsTopic through the stream, with their UUID
+// as Nats-Msg-Id (set in their metadata), and any other topic over core NATS.
+func (b *NATSBus) Publish(topic string, msgs ...*message.Message) error {
+	if topic != b.EventsTopic() {
+		return b.typing.Publish(topic, msgs...)
+	}
+	for _, m := range msgs {
+		m.Metadata.Set(nats.MsgIdHdr, m.UUID)
+	}
+	return b.events.Publish(topic, msgs...)
+}
+
+// Subscribe consumes EventsTopic through a consumer of its own (see
+// NATSBus), any other topic over core NATS, until ctx ends.
+func (b *NATSBus) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if topic != b.EventsTopic() {
+		return b.typingIn.Subscribe(ctx, topic)
+	}
+	return b.eventsIn.Subscribe(ctx, topic)
+}
+
+// Close ends the subscriptions and the connection.
+func (b *NATSBus) Close() error {
+	err := errors.Join(b.eventsIn.Close(), b.typingIn.Close())
+	b.conn.Close()
+	return err
+}
+
+// DeleteStream removes the events stream from the server (for tests and
+// operators retiring a prefix); nodes still running lose their bus.
+func (b *NATSBus) DeleteStream(ctx context.Context) error {
+	if err := b.js.DeleteStream(ctx, b.EventsTopic()); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("delete stream %s: %w", b.EventsTopic(), err)
+	}
+	return nil
+}
