@@ -23,7 +23,7 @@ import (
 // itself (a lost connection) leaves the outcome unknown: retrying with the
 // same event ids and expected version is safe.
 func (s *Store) Append(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
-	if err := validateAppend(streamID, expected, evs); err != nil {
+	if err := events.ValidateAppend(streamID, expected, evs); err != nil {
 		return events.AppendResult{}, fmt.Errorf("append to %s: %w", streamID, err)
 	}
 	n := int64(len(evs))

@@ -10,5 +10,4 @@ var (
 	Beyond           = beyond
 	IsCode           = isCode
 	MatchRun         = matchRun
-	ValidateAppend   = validateAppend
 )

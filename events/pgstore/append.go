@@ -41,7 +41,7 @@ const maxOrderRetries = 10
 // Duplicate one if the lost attempt had committed after all), or, while the
 // server is down, the error of connecting to it.
 func (s *Store) Append(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
-	if err := validateAppend(streamID, expected, evs); err != nil {
+	if err := events.ValidateAppend(streamID, expected, evs); err != nil {
 		return events.AppendResult{}, fmt.Errorf("append to %s: %w", streamID, err)
 	}
 	lost := 0

@@ -1,4 +1,4 @@
-package esdbstore
+package events
 
 import (
 	"bytes"
@@ -7,24 +7,22 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-
-	"github.com/tellyou/tellyou/events"
 )
 
-// validateAppend refuses an append the store cannot take as it is, before
-// anything is sent to the server (the same rules as the PostgreSQL store).
-func validateAppend(streamID string, expected events.ExpectedVersion, evs []events.EventData) error {
+// ValidateAppend refuses an append no store can take as it is. Stores call it
+// before anything reaches their database, so every store refuses the same input.
+func ValidateAppend(streamID string, expected ExpectedVersion, evs []EventData) error {
 	if streamID == "" {
 		return errors.New("empty stream id")
 	}
-	if expected < events.AnyVersion {
+	if expected < AnyVersion {
 		return fmt.Errorf("invalid expected version %d", expected)
 	}
 	if len(evs) == 0 {
 		return errors.New("no events")
 	}
-	if len(evs) > events.MaxAppendEvents {
-		return fmt.Errorf("%d events, more than the maximum of %d per append", len(evs), events.MaxAppendEvents)
+	if len(evs) > MaxAppendEvents {
+		return fmt.Errorf("%d events, more than the maximum of %d per append", len(evs), MaxAppendEvents)
 	}
 	seen := make(map[uuid.UUID]struct{}, len(evs))
 	for i, e := range evs {
@@ -32,7 +30,7 @@ func validateAppend(streamID string, expected events.ExpectedVersion, evs []even
 			return fmt.Errorf("event %d: nil event id", i)
 		}
 		if _, dup := seen[e.EventID]; dup {
-			return fmt.Errorf("event %d: id %s appears twice in the append: %w", i, e.EventID, events.ErrDuplicateEventID)
+			return fmt.Errorf("event %d: id %s appears twice in the append: %w", i, e.EventID, ErrDuplicateEventID)
 		}
 		seen[e.EventID] = struct{}{}
 		if e.Type == "" {
