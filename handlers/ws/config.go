@@ -46,6 +46,12 @@ type Limits struct {
 	// has closed. With the frame limits it bounds what one user can make this
 	// node do: MaxConnsPerUser × FrameRate frames per second besides sends.
 	MaxConnsPerUser int
+	// PingInterval is how often the server pings an open connection (default
+	// 30 s); a client that does not answer within PingTimeout (default 20 s)
+	// is dropped, so a half-open connection does not linger until its token
+	// expires.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
 }
 
 // Defaults of Limits.
@@ -61,6 +67,8 @@ const (
 	// DefaultMaxConnsPerUser leaves room for every device of a user, and a
 	// few reconnects whose old connection the server has not seen close yet.
 	DefaultMaxConnsPerUser = 16
+	DefaultPingInterval    = 30 * time.Second
+	DefaultPingTimeout     = 20 * time.Second
 )
 
 func (l *Limits) setDefaults() {
@@ -90,6 +98,12 @@ func (l *Limits) setDefaults() {
 	}
 	if l.MaxConnsPerUser <= 0 {
 		l.MaxConnsPerUser = DefaultMaxConnsPerUser
+	}
+	if l.PingInterval <= 0 {
+		l.PingInterval = DefaultPingInterval
+	}
+	if l.PingTimeout <= 0 {
+		l.PingTimeout = DefaultPingTimeout
 	}
 }
 

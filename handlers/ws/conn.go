@@ -70,10 +70,41 @@ func (c *conn) serve() {
 
 	var wg sync.WaitGroup
 	wg.Go(c.writeLoop)
+	wg.Go(c.pingLoop)
 	c.readLoop()
 	// The peer left or the connection broke; make sure the writer ends.
 	c.requestClose(websocket.StatusNormalClosure, "", false)
 	wg.Wait()
+}
+
+// pingLoop pings the client every PingInterval and drops a connection whose
+// pong does not come back within PingTimeout: the peer is gone (a half-open
+// TCP connection) or stopped reading. The reader answers pongs, so a frame
+// being handled can delay one by up to HandleTimeout; PingTimeout allows for
+// that.
+func (c *conn) pingLoop() {
+	l := c.h.cfg.Limits
+	t := time.NewTicker(l.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(c.ctx, l.PingTimeout)
+			err := c.ws.Ping(ctx)
+			cancel()
+			if err != nil {
+				if c.ctx.Err() == nil {
+					c.h.cfg.Logger.Info("dropping a websocket client that did not answer a ping", "user", c.user.UserID, "err", err)
+				}
+				_ = c.ws.CloseNow()
+				return
+			}
+		}
+	}
 }
 
 // readLoop handles the client's frames one at a time until the connection

@@ -30,9 +30,13 @@ func (noMembers) Members(context.Context, string) ([]string, error) { return nil
 // refused before any handler runs.
 func newHandler(t *testing.T, limits ws.Limits) *ws.Handler {
 	t.Helper()
+	return newHandlerWithMetrics(t, limits, metrics.New())
+}
+
+func newHandlerWithMetrics(t *testing.T, limits ws.Limits, m *metrics.Metrics) *ws.Handler {
+	t.Helper()
 	bus := gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{})
 	t.Cleanup(func() { _ = bus.Close() })
-	m := metrics.New()
 	hub, err := push.NewHub(push.HubConfig{Subscriber: bus, Publisher: bus, Members: noMembers{}, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
