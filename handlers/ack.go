@@ -32,18 +32,18 @@ func (h *AckHandler) Handle(ctx context.Context, cmd Ack) (AckResult, error) {
 	if _, err := domain.SessionKind(cmd.SessionID); err != nil {
 		return AckResult{}, err
 	}
-	moved := false
-	s, err := h.repo.Update(ctx, cmd.SessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
+	var res AckResult
+	err := h.repo.update(ctx, cmd.SessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
 		evs, err := domain.DecideAck(s, domain.AckCommand{UserID: cmd.Meta.Actor, SessionID: cmd.SessionID, Seq: cmd.Seq, AckType: cmd.AckType})
-		moved = len(evs) > 0
+		res.Moved = len(evs) > 0
 		return evs, err
+	}, func(s *domain.Session) {
+		if m, ok := s.Members[cmd.Meta.Actor]; ok {
+			res.ReceivedSeq, res.ReadSeq = m.ReceivedSeq, m.ReadSeq
+		}
 	})
 	if err != nil {
 		return AckResult{}, err
-	}
-	res := AckResult{Moved: moved}
-	if m, ok := s.Members[cmd.Meta.Actor]; ok {
-		res.ReceivedSeq, res.ReadSeq = m.ReceivedSeq, m.ReadSeq
 	}
 	return res, nil
 }

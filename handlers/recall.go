@@ -30,11 +30,11 @@ func (h *RecallHandler) Handle(ctx context.Context, cmd Recall) error {
 	if _, err := domain.SessionKind(cmd.SessionID); err != nil {
 		return err
 	}
-	_, err := h.repo.Update(ctx, cmd.SessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
+	err := h.repo.update(ctx, cmd.SessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
 		return domain.DecideRecall(s, h.policy, domain.RecallCommand{
 			UserID: cmd.Meta.Actor, SessionID: cmd.SessionID, MessageID: cmd.MessageID, Now: h.repo.now().UnixMilli(),
 		})
-	})
+	}, nil)
 	if !errors.Is(err, domain.ErrUnknownMessage) {
 		return err
 	}

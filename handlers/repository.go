@@ -32,8 +32,9 @@ type RequestMeta struct {
 	CausationID string
 }
 
-// decideFunc decides on a private copy of the state; it may be called several
-// times when appends conflict, each time on fresher state.
+// decideFunc decides on the session's current state. It must not change the
+// state: it is the cached state itself (domain decisions are pure). It may be
+// called several times when appends conflict, each time on fresher state.
 type decideFunc func(s *domain.Session) ([]events.Payload, error)
 
 const (
@@ -91,9 +92,23 @@ func (r *SessionRepository) Load(ctx context.Context, sessionID string) (*domain
 
 // Update decides on the session's state and appends the result with the state's
 // version as the expected version, deciding again on fresher state after a
-// conflict. It returns the state after the append (a copy). A decision with no
+// conflict. It returns a copy of the state after the append. A decision with no
 // events appends nothing.
 func (r *SessionRepository) Update(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc) (*domain.Session, error) {
+	var out *domain.Session
+	err := r.update(ctx, sessionID, meta, decide, func(s *domain.Session) { out = s.Clone() })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// update is Update without the copy: the hot path of sends, acks and recalls.
+// Nothing is copied on the way: decide reads the cached state, and the appended
+// events are applied to it in place, under the session's lock, which every
+// reader of the cache holds too. after, when not nil, reads the state after the
+// append, still under the lock; it must not keep it.
+func (r *SessionRepository) update(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) error {
 	mu := r.lock(sessionID)
 	mu.Lock()
 	defer mu.Unlock()
@@ -103,76 +118,59 @@ func (r *SessionRepository) Update(ctx context.Context, sessionID string, meta R
 		// Unknown here: the stream may exist in the log already.
 		var err error
 		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		payloads, err := decide(state.Clone())
+		payloads, err := decide(state)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(payloads) == 0 {
-			return state.Clone(), nil
+			if after != nil {
+				after(state)
+			}
+			return nil
 		}
 		data, err := r.encode(meta, payloads)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(state.Version), data)
 		if err == nil {
 			if res.Duplicate {
 				// Our own earlier attempt landed (a retried append); read it back.
-				return r.refresh(ctx, sessionID, state)
+				if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+					return err
+				}
+			} else {
+				for i, p := range payloads {
+					state.Apply(res.FirstVersion+int64(i), p)
+				}
+				r.cache.Add(sessionID, state)
 			}
-			next := state.Clone()
-			for i, p := range payloads {
-				next.Apply(res.FirstVersion+int64(i), p)
+			if after != nil {
+				after(state)
 			}
-			r.cache.Add(sessionID, next)
-			return next.Clone(), nil
+			return nil
 		}
 		if !errors.Is(err, events.ErrWrongExpectedVersion) {
-			return nil, fmt.Errorf("append to session %s: %w", sessionID, err)
+			return fmt.Errorf("append to session %s: %w", sessionID, err)
 		}
 		if attempt >= maxAttempts {
-			return nil, &domain.Error{Kind: domain.KindConflict, Reason: "too many concurrent changes to this session, try again"}
+			return &domain.Error{Kind: domain.KindConflict, Reason: "too many concurrent changes to this session, try again"}
 		}
 		if err := sleepJitter(ctx, attempt); err != nil {
-			return nil, err
+			return err
 		}
 		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
-			return nil, err
+			return err
 		}
 	}
 }
 
-// sleepJitter pauses a random time that grows with the attempt, up to
-// maxBackoff.
-func sleepJitter(ctx context.Context, attempt int) error {
-	limit := time.Duration(attempt) * time.Millisecond
-	if limit > maxBackoff {
-		limit = maxBackoff
-	}
-	t := time.NewTimer(rand.N(limit + 1))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func (r *SessionRepository) refresh(ctx context.Context, sessionID string, state *domain.Session) (*domain.Session, error) {
-	s, err := r.catchUp(ctx, sessionID, state)
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
-}
-
-// cached returns the cached state itself (callers hold the session's lock and
-// never change it in place) or a fresh empty one.
+// cached returns the cached state itself (callers hold the session's lock) or
+// a fresh empty one.
 func (r *SessionRepository) cached(sessionID string) *domain.Session {
 	if s, ok := r.cache.Get(sessionID); ok {
 		return s
@@ -180,34 +178,29 @@ func (r *SessionRepository) cached(sessionID string) *domain.Session {
 	return domain.NewSession(sessionID, r.policy)
 }
 
-// catchUp applies the events after state's version to a copy of it and caches
-// the result.
+// catchUp applies the events after state's version to state, in place (the
+// caller holds the session's lock), and caches it.
 func (r *SessionRepository) catchUp(ctx context.Context, sessionID string, state *domain.Session) (*domain.Session, error) {
-	next := state
-	copied := false
 	for {
-		recs, err := r.store.ReadStream(ctx, sessionID, next.Version+1, streamPageSize)
+		recs, err := r.store.ReadStream(ctx, sessionID, state.Version+1, streamPageSize)
 		if err != nil {
-			return nil, fmt.Errorf("read session %s from version %d: %w", sessionID, next.Version+1, err)
-		}
-		if len(recs) > 0 && !copied {
-			next, copied = state.Clone(), true
+			return nil, fmt.Errorf("read session %s from version %d: %w", sessionID, state.Version+1, err)
 		}
 		for _, rec := range recs {
 			env, err := events.Decode(rec)
 			if err != nil {
 				return nil, fmt.Errorf("load session %s: %w", sessionID, err)
 			}
-			next.Apply(rec.Version, env.Payload)
+			state.Apply(rec.Version, env.Payload)
 		}
 		if len(recs) < streamPageSize {
 			break
 		}
 	}
-	if copied || next.Version > 0 {
-		r.cache.Add(sessionID, next)
+	if state.Version > 0 {
+		r.cache.Add(sessionID, state)
 	}
-	return next, nil
+	return state, nil
 }
 
 func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) ([]events.EventData, error) {
@@ -237,4 +230,21 @@ func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) 
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// sleepJitter pauses a random time that grows with the attempt, up to
+// maxBackoff.
+func sleepJitter(ctx context.Context, attempt int) error {
+	limit := time.Duration(attempt) * time.Millisecond
+	if limit > maxBackoff {
+		limit = maxBackoff
+	}
+	t := time.NewTimer(rand.N(limit + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

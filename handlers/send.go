@@ -44,7 +44,7 @@ func (h *SendHandler) Handle(ctx context.Context, cmd Send) (SendAck, error) {
 	}
 	messageID := h.repo.newID()
 	var result domain.SendResult
-	_, err = h.repo.Update(ctx, sessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
+	err = h.repo.update(ctx, sessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
 		res, evs, err := domain.DecideSend(s, h.policy, domain.SendCommand{
 			SenderID:        cmd.Meta.Actor,
 			SessionID:       sessionID,
@@ -59,7 +59,7 @@ func (h *SendHandler) Handle(ctx context.Context, cmd Send) (SendAck, error) {
 		})
 		result = res
 		return evs, err
-	})
+	}, nil)
 	if err != nil {
 		return SendAck{}, err
 	}
