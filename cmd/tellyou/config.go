@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,6 +21,10 @@ type config struct {
 	MaxClockSkew time.Duration // TELLYOU_MAX_CLOCK_SKEW, default 60s
 	RecallWindow time.Duration // TELLYOU_RECALL_WINDOW, default 2m
 	LogFormat    string        // TELLYOU_LOG_FORMAT: "text" (default) or "json"
+	// DebugAddr is where serve offers net/http/pprof, on a listener of its
+	// own (TELLYOU_DEBUG_ADDR, --debug-addr; host:port). Empty, the default:
+	// no profiling endpoint.
+	DebugAddr string
 
 	SendRate          float64       // TELLYOU_SEND_RATE: sends per second per user, default 50
 	SendBurst         int           // TELLYOU_SEND_BURST: default 100
@@ -69,6 +74,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	setString("TELLYOU_BUS", &c.Bus)
 	setString("TELLYOU_BUS_PREFIX", &c.BusPrefix)
 	setString("TELLYOU_LOG_FORMAT", &c.LogFormat)
+	setString("TELLYOU_DEBUG_ADDR", &c.DebugAddr)
 	c.JWTSecret = getenv("TELLYOU_JWT_SECRET")
 	for _, d := range []struct {
 		name string
@@ -116,7 +122,21 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return config{}, fmt.Errorf("TELLYOU_LOG_FORMAT=%q: want text or json", c.LogFormat)
 	}
+	if err := checkDebugAddr(c.DebugAddr); err != nil {
+		return config{}, fmt.Errorf("TELLYOU_DEBUG_ADDR=%q: %w", c.DebugAddr, err)
+	}
 	return c, nil
+}
+
+// checkDebugAddr accepts an empty address (no debug server) or a host:port.
+func checkDebugAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("want host:port such as 127.0.0.1:6060: %w", err)
+	}
+	return nil
 }
 
 func positiveInts(getenv func(string) string, dst map[string]*int) error {

@@ -111,6 +111,8 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"bad frame rate":  {"TELLYOU_FRAME_RATE": "fast"},
 		"bad bus":         {"TELLYOU_BUS": "kafka://127.0.0.1:9092"},
 		"bad bus prefix":  {"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_BUS_PREFIX": "a.b"},
+		"debug no port":   {"TELLYOU_DEBUG_ADDR": "127.0.0.1"},
+		"debug a url":     {"TELLYOU_DEBUG_ADDR": "http://127.0.0.1:6060/"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)
@@ -118,8 +120,18 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 	}
 	c, err := configFromEnv(env(nil))
 	if err != nil || c.Addr != "127.0.0.1:8080" || c.DatabaseURL != defaultDatabaseURL || c.RecallWindow != 2*time.Minute ||
-		c.Bus != "memory" || c.BusPrefix != "tellyou" {
+		c.Bus != "memory" || c.BusPrefix != "tellyou" || c.DebugAddr != "" {
 		t.Fatalf("defaults = %+v, %v", c, err)
+	}
+}
+
+func TestConfigFromEnvReadsTheDebugAddr(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0"} {
+		c, err := configFromEnv(env(map[string]string{"TELLYOU_DEBUG_ADDR": addr}))
+		if err != nil || c.DebugAddr != addr {
+			t.Errorf("TELLYOU_DEBUG_ADDR=%s: config %q, %v", addr, c.DebugAddr, err)
+		}
 	}
 }
 

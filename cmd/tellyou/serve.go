@@ -30,8 +30,12 @@ func serveCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (TELLYOU_ADDR)")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", cfg.DebugAddr, "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060; empty: off (TELLYOU_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if err := checkDebugAddr(cfg.DebugAddr); err != nil {
+		return fmt.Errorf("--debug-addr %q: %w", cfg.DebugAddr, err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -44,8 +48,19 @@ func serveCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 // serve runs one node on ln until ctx ends, then shuts down gracefully: it stops
 // accepting connections, lets in-flight frames and requests finish (an
 // in-flight send is either acked and durable or answered with an error), closes
-// WebSockets with 1001 going away, and stops the projections.
+// WebSockets with 1001 going away, and stops the projections. With
+// cfg.DebugAddr set it also serves pprof there (see newDebugServer), from
+// when the node serves until it stops.
 func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener) error {
+	var debugLn net.Listener
+	if cfg.DebugAddr != "" {
+		var err error
+		// Taken first, so that a busy debug port fails serve before any work.
+		if debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			return fmt.Errorf("listen for pprof on %s: %w", cfg.DebugAddr, err)
+		}
+		defer debugLn.Close()
+	}
 	eng, err := openEngine(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -143,6 +158,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("tellyou serving", "addr", ln.Addr().String(), "database", redact(cfg.DatabaseURL), "bus", cfg.Bus)
+	var debugSrv *http.Server
+	if debugLn != nil {
+		debugSrv = newDebugServer(cfg.DebugAddr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A failing profiling endpoint is logged; it does not stop the node.
+			if err := debugSrv.Serve(debugLn); !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("pprof server stopped", "addr", debugLn.Addr().String(), "err", err)
+			}
+		}()
+		logger.Info("pprof serving", "addr", debugLn.Addr().String())
+	}
 
 	select {
 	case <-ctx.Done():
@@ -158,6 +186,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	if shutErr := srv.Shutdown(shutdownCtx); shutErr != nil && err == nil {
 		err = shutErr
+	}
+	if debugSrv != nil {
+		// Close, not Shutdown: a CPU profile being recorded would hold
+		// Shutdown for its ?seconds=.
+		if closeErr := debugSrv.Close(); closeErr != nil {
+			logger.Warn("closing pprof server", "err", closeErr)
+		}
 	}
 	stopRunning()
 	wg.Wait()
