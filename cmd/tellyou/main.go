@@ -45,6 +45,7 @@ commands:
   deadletters [--limit N]       print the latest events pushes gave up on
   token --user U [--role auditor] [--ttl 24h] [--device NAME]
                                 mint a JWT for a user
+  bench --scenario S [flags]    drive a running server with load and report (bench -h)
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return tokenCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "deadletters":
 		return deadLettersCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

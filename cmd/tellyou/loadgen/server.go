@@ -1,0 +1,120 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serverSample is the server's CPU seconds and resident memory at a moment.
+type serverSample struct {
+	cpu float64
+	rss int64
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// sampleServer reads the server's usage from /proc/<pid> when pid is set,
+// else from its /metrics (the Prometheus process collector).
+func sampleServer(ctx context.Context, client *http.Client, addr string, pid int) (serverSample, string, error) {
+	if pid > 0 {
+		s, err := sampleProc(pid)
+		return s, fmt.Sprintf("/proc/%d", pid), err
+	}
+	s, err := sampleMetrics(ctx, client, addr)
+	return s, "/metrics", err
+}
+
+func sampleProc(pid int) (serverSample, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return serverSample{}, err
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	end := strings.LastIndexByte(string(stat), ')')
+	if end < 0 {
+		return serverSample{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	if len(fields) < 13 {
+		return serverSample{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	// fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return serverSample{}, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, fields[11], fields[12])
+	}
+	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return serverSample{}, err
+	}
+	defer status.Close()
+	s := serverSample{cpu: float64(utime+stime) / clockTicks}
+	sc := bufio.NewScanner(status)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return serverSample{}, fmt.Errorf("/proc/%d/status VmRSS %q: %w", pid, rest, err)
+			}
+			s.rss = kb << 10
+			return s, nil
+		}
+	}
+	return serverSample{}, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+}
+
+func sampleMetrics(ctx context.Context, client *http.Client, addr string) (serverSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return serverSample{}, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return serverSample{}, fmt.Errorf("read /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return serverSample{}, fmt.Errorf("read /metrics: %s", resp.Status)
+	}
+	var s serverSample
+	found := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "process_cpu_seconds_total":
+			s.cpu, err = strconv.ParseFloat(value, 64)
+			found++
+		case "process_resident_memory_bytes":
+			var f float64
+			f, err = strconv.ParseFloat(value, 64)
+			s.rss = int64(f)
+			found++
+		}
+		if err != nil {
+			return serverSample{}, fmt.Errorf("/metrics %s %q: %w", name, value, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return serverSample{}, fmt.Errorf("read /metrics: %w", err)
+	}
+	if found < 2 {
+		return serverSample{}, fmt.Errorf("/metrics has no process_cpu_seconds_total or process_resident_memory_bytes")
+	}
+	return s, nil
+}
