@@ -167,3 +167,21 @@ func dropDatabase(t *testing.T, url string) {
 		t.Error(err)
 	}
 }
+
+func TestPoolSettingsInTheURLReachThePoolNotTheServer(t *testing.T) {
+	t.Parallel()
+	url := strings.Replace(pgtest.NewDatabase(t), "tellyou_test_", "tellyou_test_pool_", 1) + "&pool_max_conns=7"
+	t.Cleanup(func() { dropDatabase(t, url) })
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"migrate"}, env(map[string]string{"TELLYOU_DATABASE_URL": url}), &out, &errOut); err != nil {
+		t.Fatalf("migrate with pool_max_conns in the URL: %v", err)
+	}
+	pool, err := openDatabase(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 7 {
+		t.Fatalf("pool MaxConns = %d, want 7 from the URL", got)
+	}
+}
