@@ -154,7 +154,9 @@ func (d *device) ackLatest(ctx context.Context, ackType string) {
 	d.mu.Unlock()
 	for _, f := range todo {
 		d.rec.acksSent.Add(1)
-		if d.write(ctx, f) != nil {
+		// Written whole even when ctx ends meanwhile: coder/websocket closes
+		// a connection whose write is cancelled half way.
+		if d.write(context.WithoutCancel(ctx), f) != nil {
 			d.rec.fail("write")
 			return
 		}
@@ -168,7 +170,7 @@ func (d *device) syncFrom(ctx context.Context, session string) {
 	after := d.latest[session]
 	d.mu.Unlock()
 	d.rec.syncs.Add(1)
-	if d.write(ctx, syncFrame{Type: "sync", ID: d.frameID("y"), SessionID: session, AfterSeq: after, Limit: 500}) != nil {
+	if d.write(context.WithoutCancel(ctx), syncFrame{Type: "sync", ID: d.frameID("y"), SessionID: session, AfterSeq: after, Limit: 500}) != nil {
 		d.rec.fail("write")
 	}
 }

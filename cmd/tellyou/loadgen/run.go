@@ -279,6 +279,9 @@ func (r *run) ackLoop(ctx context.Context, d *device) {
 			return
 		case <-t.C:
 		}
+		if ctx.Err() != nil {
+			return // both were ready; the phase is over
+		}
 		ackType := "received"
 		if r.cfg.Scenario == ScenarioMixed && n%5 == 0 {
 			ackType = "read"
