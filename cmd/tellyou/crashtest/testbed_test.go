@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/handlers/auth"
 )
@@ -41,7 +41,7 @@ type testbed struct {
 func newTestbed(t *testing.T, ctx context.Context) *testbed {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
-	addr := freeAddr(t)
+	addr := servertest.FreeAddr(t) // the server binds it again at every restart
 	srv := newServerProcess(tellyouBinary, addr, map[string]string{
 		"TELLYOU_DATABASE_URL": dbURL,
 		"TELLYOU_JWT_SECRET":   testSecret,
@@ -73,19 +73,6 @@ func newTestbed(t *testing.T, ctx context.Context) *testbed {
 		t.Fatalf("first start: %v", err)
 	}
 	return b
-}
-
-// freeAddr returns a loopback address with a port nobody listens on now. The
-// server binds it at every restart.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // token mints a token valid for a day.

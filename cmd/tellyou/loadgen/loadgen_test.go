@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tellyou/tellyou/cmd/tellyou/loadgen"
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 )
 
@@ -23,74 +18,9 @@ const testSecret = "loadgen-test-secret-0123456789"
 // port until the test ends, and returns its address and pid.
 func startServer(t *testing.T) (string, int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TELLYOU_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "TELLYOU_DATABASE_URL="+pgtest.NewDatabase(t), "TELLYOU_ADDR="+addr,
+	n := servertest.Start(t, tellyouBinary, "server", "TELLYOU_DATABASE_URL="+pgtest.NewDatabase(t),
 		"TELLYOU_JWT_SECRET="+testSecret, "TELLYOU_SEND_RATE=1000000", "TELLYOU_SEND_BURST=1000000")
-	cmd := exec.Command(tellyouBinary, "serve")
-	cmd.Env = env
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("tellyou serve output:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr, cmd.Process.Pid
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("tellyou serve exited before it was ready:\n%s", logs.String())
-		case <-time.After(25 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tellyou serve not ready within a minute:\n%s", logs.String())
-		}
-	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return n.Addr(), n.Pid()
 }
 
 func TestScenarios(t *testing.T) {

@@ -38,10 +38,10 @@ func dial(t *testing.T, n *node, name, user string) *device {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	url := strings.Replace(n.base, "http", "ws", 1) + "/v1/ws?token=" + token(t, user)
+	url := strings.Replace(n.Base, "http", "ws", 1) + "/v1/ws?token=" + token(t, user)
 	conn, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
-		t.Fatalf("dial %s as %s: %v", n.name, user, err)
+		t.Fatalf("dial %s as %s: %v", n.Name, user, err)
 	}
 	conn.SetReadLimit(1 << 20)
 	d := &device{t: t, name: name, user: user, conn: conn, waiting: map[string]chan map[string]any{},

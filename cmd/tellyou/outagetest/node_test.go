@@ -1,156 +1,48 @@
 package outagetest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/handlers/auth"
 )
 
 // binary is the tellyou binary the tests run, built once by TestMain.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tellyou-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary, err = buildServer(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// buildServer builds cmd/tellyou into dir, with the race detector when this
-// test binary has it.
-func buildServer(dir string) (string, error) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	out := filepath.Join(dir, "tellyou")
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, "github.com/tellyou/tellyou/cmd/tellyou")...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build tellyou: %v\n%s", err, msg)
-	}
-	return out, nil
-}
+func TestMain(m *testing.M) { os.Exit(servertest.Main(m, &binary, raceEnabled)) }
 
 // testSecret signs the tokens of every node the tests start.
 const testSecret = "outage-test-secret-0123456789abcdef"
 
 // node is a `tellyou serve` child process on a loopback port.
 type node struct {
-	name string
-	base string
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{}
+	*servertest.Node
 }
 
 // startNode runs `tellyou serve` on databaseURL with extra environment and
-// waits until /readyz answers 200. The node is stopped (SIGTERM, then kill)
-// when the test ends; its log is shown when the test failed.
+// waits until it is ready; it is stopped when the test ends.
 func startNode(t *testing.T, name, databaseURL string, extra ...string) *node {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	n := &node{name: name, base: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command(binary, "serve")
-	n.cmd.Env = append(os.Environ(), "TELLYOU_ADDR="+addr, "TELLYOU_DATABASE_URL="+databaseURL,
-		"TELLYOU_JWT_SECRET="+testSecret, "TELLYOU_LOG_FORMAT=json")
-	n.cmd.Env = append(n.cmd.Env, extra...)
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start node %s: %v", name, err)
-	}
-	go func() {
-		_ = n.cmd.Wait()
-		close(n.done)
-	}()
-	t.Cleanup(func() {
-		n.stop(t)
-		if t.Failed() {
-			t.Logf("node %s log (last lines):\n%s", name, tail(n.logs.String(), 60))
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if status, _ := n.ready(); status == http.StatusOK {
-			return n
-		}
-		select {
-		case <-n.done:
-			t.Fatalf("node %s exited before it was ready:\n%s", name, n.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s not ready after 60s", name)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// stop ends the node gracefully, or kills it after 30 s.
-func (n *node) stop(t *testing.T) {
-	select {
-	case <-n.done:
-		return
-	default:
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.done:
-	case <-time.After(30 * time.Second):
-		t.Errorf("node %s did not stop within 30s of SIGTERM; killing it", n.name)
-		_ = n.cmd.Process.Kill()
-		<-n.done
-	}
-}
-
-// ready returns /readyz's status and its reason.
-func (n *node) ready() (int, string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.base+"/readyz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	var answer struct{ Status, Reason string }
-	_ = json.NewDecoder(resp.Body).Decode(&answer)
-	return resp.StatusCode, answer.Reason
+	env := append([]string{"TELLYOU_DATABASE_URL=" + databaseURL, "TELLYOU_JWT_SECRET=" + testSecret}, extra...)
+	return &node{Node: servertest.Start(t, binary, name, env...)}
 }
 
 // metrics returns the node's /metrics page.
 func (n *node) metrics(t *testing.T) string {
 	t.Helper()
-	resp, err := http.Get(n.base + "/metrics")
+	resp, err := http.Get(n.Base + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}
@@ -165,7 +57,7 @@ func (n *node) metrics(t *testing.T) string {
 // get fetches a JSON answer as user into out.
 func (n *node) get(t *testing.T, user, path string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, n.base+path, nil)
+	req, err := http.NewRequest(http.MethodGet, n.Base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,10 +111,10 @@ func (n *node) dial(t *testing.T, user string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	url := strings.Replace(n.base, "http", "ws", 1) + "/v1/ws?token=" + token(t, user)
+	url := strings.Replace(n.Base, "http", "ws", 1) + "/v1/ws?token=" + token(t, user)
 	conn, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
-		t.Fatalf("dial %s as %s: %v", n.name, user, err)
+		t.Fatalf("dial %s as %s: %v", n.Name, user, err)
 	}
 	conn.SetReadLimit(1 << 20)
 	c := &client{t: t, user: user, conn: conn, waiting: map[string]chan map[string]any{}, closed: make(chan struct{})}
@@ -306,34 +198,7 @@ func (c *client) received() []push {
 	return append([]push(nil), c.pushes...)
 }
 
-// syncBuffer is an io.Writer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls cond every 20 ms until it holds, or fails the test after
-// timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
+	return servertest.WaitFor(t, timeout, what, cond)
 }

@@ -63,8 +63,8 @@ func TestDatabaseOutage(t *testing.T) {
 	crashed := acks.count()
 	waitFor(t, 30*time.Second, "sends refused during the outage", func() bool { return acks.refusals() >= 5 })
 	for _, n := range []*node{a, b} {
-		waitFor(t, 30*time.Second, "node "+n.name+" to be not ready", func() bool {
-			status, reason := n.ready()
+		waitFor(t, 30*time.Second, "node "+n.Name+" to be not ready", func() bool {
+			status, reason := n.Ready()
 			return status == http.StatusServiceUnavailable && strings.Contains(reason, "event store")
 		})
 	}
@@ -85,11 +85,11 @@ func TestDatabaseOutage(t *testing.T) {
 	restarted := time.Now()
 	pg.start(t)
 	for _, n := range []*node{a, b} {
-		waitFor(t, 60*time.Second, "node "+n.name+" to be ready again, with nothing sent", func() bool {
-			status, _ := n.ready()
+		waitFor(t, 60*time.Second, "node "+n.Name+" to be ready again, with nothing sent", func() bool {
+			status, _ := n.Ready()
 			return status == http.StatusOK
 		})
-		t.Logf("node %s ready %v after the database was started", n.name, time.Since(restarted))
+		t.Logf("node %s ready %v after the database was started", n.Name, time.Since(restarted))
 	}
 	// Each node LISTENs again (pgstore reconnects its listener on its own),
 	// and it is what wakes node b for node a's appends: node b polls the log

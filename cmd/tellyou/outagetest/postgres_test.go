@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 )
 
 // pgServer is a PostgreSQL server of the test's own: a fresh data directory
@@ -58,7 +60,11 @@ func newPGServer(t *testing.T) *pgServer {
 		}
 	}
 	s.exec(t, "initdb", "-D", s.data(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-	s.port = freePort(t)
+	addr, err := net.ResolveTCPAddr("tcp", servertest.FreeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.port = addr.Port
 	conf := fmt.Sprintf("\nport = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\n", s.port, s.dir)
 	f, err := os.OpenFile(filepath.Join(s.data(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -74,7 +80,7 @@ func newPGServer(t *testing.T) *pgServer {
 	t.Cleanup(func() {
 		if t.Failed() {
 			log, _ := os.ReadFile(s.logFile())
-			t.Logf("PostgreSQL log:\n%s", tail(string(log), 40))
+			t.Logf("PostgreSQL log:\n%s", servertest.Tail(string(log), 40))
 		}
 		_ = s.command("pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "stop").Run()
 	})
@@ -158,21 +164,4 @@ func postgresBin() (string, error) {
 func isExecutable(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
-
-// freePort returns a loopback port nothing listens on at the moment.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 )
 
@@ -78,11 +79,11 @@ func TestCorruptEventShowsOnMetricsUntilRepaired(t *testing.T) {
 	if got := checkpoint(t, db, "history"); got >= bad {
 		t.Errorf("history checkpoint %d, want below the bad event at %d", got, bad)
 	}
-	if status, reason := n.ready(); status != http.StatusServiceUnavailable || !strings.Contains(reason, "projection history is failing") {
+	if status, reason := n.Ready(); status != http.StatusServiceUnavailable || !strings.Contains(reason, "projection history is failing") {
 		t.Errorf("/readyz = %d %q, want 503 naming history", status, reason)
 	}
-	if !loggedFailure(n.logs.String(), "history", bad, "d:ann:bob", version, "MessageRecalled") {
-		t.Errorf("no log line naming the projection, position, stream, version, type and error:\n%s", tail(n.logs.String(), 20))
+	if !loggedFailure(n.Logs(), "history", bad, "d:ann:bob", version, "MessageRecalled") {
+		t.Errorf("no log line naming the projection, position, stream, version, type and error:\n%s", servertest.Tail(n.Logs(), 20))
 	}
 	// The push hub cannot decode it either: after its retries, it is a dead
 	// letter, counted and listed.
@@ -114,7 +115,7 @@ func TestCorruptEventShowsOnMetricsUntilRepaired(t *testing.T) {
 		return metric(n.metrics(t), `tellyou_projection_failing{projection="history"}`) == 0
 	})
 	waitFor(t, 30*time.Second, "the node to be ready", func() bool {
-		status, _ := n.ready()
+		status, _ := n.Ready()
 		return status == http.StatusOK
 	})
 	var page struct {
