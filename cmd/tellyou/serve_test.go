@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,11 +29,18 @@ type node struct {
 
 func startNode(t *testing.T) *node {
 	t.Helper()
-	secret := "serve-test-secret-0123456789abcdef"
-	cfg, err := configFromEnv(env(map[string]string{
-		"TELLYOU_DATABASE_URL": pgtest.NewDatabase(t),
-		"TELLYOU_JWT_SECRET":   secret,
-	}))
+	return startNodeWith(t, pgtest.NewDatabase(t), "serve-test-secret-0123456789abcdef")
+}
+
+// startNodeWith runs serve on databaseURL; an empty secret leaves
+// TELLYOU_JWT_SECRET unset.
+func startNodeWith(t *testing.T, databaseURL, secret string) *node {
+	t.Helper()
+	vars := map[string]string{"TELLYOU_DATABASE_URL": databaseURL}
+	if secret != "" {
+		vars["TELLYOU_JWT_SECRET"] = secret
+	}
+	cfg, err := configFromEnv(env(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,5 +280,38 @@ func TestServeHealthMetricsAndGracefulShutdown(t *testing.T) {
 	if resp, err := http.Get(n.base + "/healthz"); err == nil {
 		resp.Body.Close()
 		t.Fatal("server still answers after shutdown")
+	}
+}
+
+// With no TELLYOU_JWT_SECRET, serve generates a secret and keeps it in the
+// database; `tellyou token` reads it there, so its tokens open the server,
+// while a token signed with anything else does not.
+func TestServeWithoutASecretAcceptsTokensFromTheTokenCommand(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	n := startNodeWith(t, url, "")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"token", "--user", "ann"}, env(map[string]string{"TELLYOU_DATABASE_URL": url}), &out, &errOut); err != nil {
+		t.Fatalf("token: %v (%s)", err, errOut.String())
+	}
+	status := func(tok string) int {
+		req, _ := http.NewRequest(http.MethodGet, n.base+"/v1/sessions", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(strings.TrimSpace(out.String())); got != http.StatusOK {
+		t.Fatalf("token from `tellyou token` answered %d, want 200", got)
+	}
+	forged, err := auth.Mint([]byte("some-other-secret-0123456789abcdef"), auth.Principal{UserID: "ann"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status(forged); got != http.StatusUnauthorized {
+		t.Fatalf("token signed with another secret answered %d, want 401", got)
 	}
 }
