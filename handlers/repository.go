@@ -40,10 +40,16 @@ type decideFunc func(s *domain.Session) ([]events.Payload, error)
 const (
 	streamPageSize = 1000
 	lockStripes    = 1024
-	maxAttempts    = 50
+	// maxConflictWait bounds how long one command keeps deciding again after
+	// conflicts with other processes' appends. It is a time budget, not a count:
+	// a node whose cached state is current appends back to back while the
+	// loser must reload first, so on a hot session the loser can lose many
+	// rounds in a row before the winner's queue drains.
+	maxConflictWait = 10 * time.Second
 	// maxBackoff caps the random pause before deciding again after a conflict
-	// with another process, which spreads out nodes racing on one session.
-	maxBackoff = 20 * time.Millisecond
+	// with another process, which spreads out nodes racing on one session. It
+	// is short: a long pause only hands the session to the other node.
+	maxBackoff = 5 * time.Millisecond
 )
 
 // SessionRepository loads session state and appends decided events.
@@ -121,6 +127,7 @@ func (r *SessionRepository) update(ctx context.Context, sessionID string, meta R
 			return err
 		}
 	}
+	var conflictsSince time.Time
 	for attempt := 1; ; attempt++ {
 		payloads, err := decide(state)
 		if err != nil {
@@ -157,7 +164,9 @@ func (r *SessionRepository) update(ctx context.Context, sessionID string, meta R
 		if !errors.Is(err, events.ErrWrongExpectedVersion) {
 			return fmt.Errorf("append to session %s: %w", sessionID, err)
 		}
-		if attempt >= maxAttempts {
+		if conflictsSince.IsZero() {
+			conflictsSince = time.Now()
+		} else if time.Since(conflictsSince) > maxConflictWait {
 			return &domain.Error{Kind: domain.KindConflict, Reason: "too many concurrent changes to this session, try again"}
 		}
 		if err := sleepJitter(ctx, attempt); err != nil {
