@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tellyou/tellyou/events"
 )
@@ -40,10 +39,22 @@ const maxOrderRetries = 10
 // the answer comes from the server as it is now: the append's result (a
 // Duplicate one if the lost attempt had committed after all), or, while the
 // server is down, the error of connecting to it.
+//
+// Concurrent appends share transactions (group commit, see groupcommit.go)
+// unless Config.Committers is negative; each keeps its own outcome.
 func (s *Store) Append(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
 	if err := events.ValidateAppend(streamID, expected, evs); err != nil {
 		return events.AppendResult{}, fmt.Errorf("append to %s: %w", streamID, err)
 	}
+	if s.appends != nil {
+		return s.groupAppend(ctx, streamID, expected, evs)
+	}
+	return s.appendAlone(ctx, streamID, expected, evs)
+}
+
+// appendAlone appends in a transaction of its own, retrying as Append
+// describes.
+func (s *Store) appendAlone(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
 	lost := 0
 	for attempt := 0; ; attempt++ {
 		res, err := s.appendInNewTx(ctx, streamID, expected, evs)
@@ -106,15 +117,8 @@ func appendTx(ctx context.Context, tx pgx.Tx, offset int, streamID string, expec
 	}
 	count := int64(len(evs))
 	var lastVersion int64
-	var err error
-	switch expected {
-	case events.NoStream:
-		err = tx.QueryRow(ctx, sqlCreateStream, streamID, count).Scan(&lastVersion)
-	case events.AnyVersion:
-		err = tx.QueryRow(ctx, sqlAdvanceAnyStream, streamID, count).Scan(&lastVersion)
-	default:
-		err = tx.QueryRow(ctx, sqlAdvanceStream, streamID, count, int64(expected)).Scan(&lastVersion)
-	}
+	sql, args := versionStep(streamID, expected, count)
+	err := tx.QueryRow(ctx, sql, args...).Scan(&lastVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return events.AppendResult{}, offset, errVersionCheck
 	}
@@ -122,19 +126,9 @@ func appendTx(ctx context.Context, tx pgx.Tx, offset int, streamID string, expec
 		return events.AppendResult{}, offset, fmt.Errorf("advance stream version: %w", err)
 	}
 
-	ids := make([]pgtype.UUID, len(evs))
-	types := make([]string, len(evs))
-	data := make([]string, len(evs))
-	metadata := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = pgtype.UUID{Bytes: e.EventID, Valid: true}
-		types[i] = e.Type
-		data[i] = string(e.Data)
-		metadata[i] = string(e.Metadata)
-	}
 	firstVersion := lastVersion - count + 1
 	var inserted, lastPosition int64
-	err = tx.QueryRow(ctx, sqlInsertEvents, streamID, firstVersion, int64(offset), ids, types, data, metadata).
+	err = tx.QueryRow(ctx, sqlInsertEvents, insertArgs(streamID, firstVersion, offset, evs)...).
 		Scan(&inserted, &lastPosition)
 	if err != nil {
 		return events.AppendResult{}, offset, fmt.Errorf("insert events: %w", err)

@@ -33,6 +33,13 @@ func benchEvents(n int) []events.EventData {
 // newBenchStore returns a store on a fresh database with a pool of maxConns.
 func newBenchStore(b *testing.B, maxConns int32) *pgstore.Store {
 	b.Helper()
+	return newBenchStoreWith(b, maxConns, pgstore.Config{})
+}
+
+// newBenchStoreWith returns a store with cfg on a fresh database with a pool
+// of maxConns.
+func newBenchStoreWith(b *testing.B, maxConns int32, storeCfg pgstore.Config) *pgstore.Store {
+	b.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
 	if err != nil {
 		b.Fatal(err)
@@ -43,7 +50,7 @@ func newBenchStore(b *testing.B, maxConns int32) *pgstore.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	return newStore(b, pool, pgstore.Config{})
+	return newStore(b, pool, storeCfg)
 }
 
 func reportEventsPerSecond(b *testing.B, n int) {
@@ -67,27 +74,38 @@ func BenchmarkAppendSingle(b *testing.B) {
 
 // BenchmarkAppendParallel appends one event at a time from 16 goroutines per
 // CPU, each to its own streams, over a pool of 32 connections: throughput when
-// commits can be flushed together.
+// commits can be shared. "group" is the default (group commit), "alone" gives
+// every append a transaction of its own.
 func BenchmarkAppendParallel(b *testing.B) {
-	s := newBenchStore(b, 32)
-	var goroutines atomic.Int64
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		g := goroutines.Add(1)
-		i := 0
-		for pb.Next() {
-			// A new stream every 100 events, as sessions come and go.
-			stream := fmt.Sprintf("parallel-%d-%d", g, i/100)
-			version := events.ExpectedVersion(i % 100)
-			if _, err := s.Append(ctx, stream, version, benchEvents(1)); err != nil {
-				b.Fatal(err)
+	for _, mode := range []struct {
+		name       string
+		committers int
+	}{{"group", 0}, {"alone", -1}} {
+		b.Run(mode.name, func(b *testing.B) {
+			s := newBenchStoreWith(b, 32, pgstore.Config{Committers: mode.committers})
+			var goroutines atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				g := goroutines.Add(1)
+				i := 0
+				for pb.Next() {
+					// A new stream every 100 events, as sessions come and go.
+					stream := fmt.Sprintf("parallel-%d-%d", g, i/100)
+					version := events.ExpectedVersion(i % 100)
+					if _, err := s.Append(ctx, stream, version, benchEvents(1)); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			reportEventsPerSecond(b, b.N)
+			if st := s.GroupCommitStats(); st.Batches > 0 {
+				b.ReportMetric(float64(st.Appends)/float64(st.Batches), "appends/batch")
 			}
-			i++
-		}
-	})
-	reportEventsPerSecond(b, b.N)
+		})
+	}
 }
 
 // BenchmarkAppendBatch appends 100 events per append to one stream.

@@ -17,3 +17,6 @@ func AppendInTx(ctx context.Context, tx pgx.Tx, streamID string, expected events
 
 // ErrStreamOrder is errStreamOrder, for the black-box tests.
 var ErrStreamOrder = errStreamOrder
+
+// QueuedAppends is how many appends wait for a group committer.
+func QueuedAppends(s *Store) int { return len(s.appends) }

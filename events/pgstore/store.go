@@ -36,6 +36,11 @@ type Config struct {
 	// Logger receives the errors the store recovers from on its own (a lost
 	// LISTEN connection, a failed read in Subscribe). Default slog.Default().
 	Logger *slog.Logger
+	// Committers is how many group-commit transactions may be in flight at
+	// once (see groupcommit.go); each holds one pooled connection while it
+	// commits. 0 means 4; a negative number turns group commit off, so that
+	// every Append has a transaction of its own.
+	Committers int
 }
 
 func (c *Config) setDefaults() {
@@ -44,6 +49,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Committers == 0 {
+		c.Committers = defaultCommitters
 	}
 }
 
@@ -66,6 +74,14 @@ type Store struct {
 
 	wakeups        *broadcast
 	notifyRequests chan struct{}
+
+	// appends queues appends for the group committers; nil when group
+	// commit is off. closing is closed when Close starts, committersDone once
+	// every committer has returned.
+	appends        chan *appendRequest
+	groupStats     groupCommitCounters
+	closing        <-chan struct{}
+	committersDone chan struct{}
 
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
@@ -106,8 +122,21 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		id:             uuid.NewString(),
 		wakeups:        newBroadcast(),
 		notifyRequests: make(chan struct{}, 1),
+		closing:        runCtx.Done(),
+		committersDone: make(chan struct{}),
 		stop:           stop,
 	}
+	var committers sync.WaitGroup
+	if cfg.Committers > 0 {
+		s.appends = make(chan *appendRequest, maxBatchAppends)
+		for range cfg.Committers {
+			committers.Go(func() { s.runCommitter(runCtx) })
+		}
+	}
+	s.wg.Go(func() {
+		committers.Wait()
+		close(s.committersDone)
+	})
 	listener := s.newListener(conn)
 	s.wg.Add(2)
 	go func() {
@@ -121,7 +150,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the store's LISTEN connection and notifier and waits for them.
+// Close stops the store's LISTEN connection, notifier and group committers and
+// waits for them; appends made from then on each take a transaction of their
+// own.
 // Running subscriptions are not stopped (they end with their own contexts) but
 // from then on see other processes' appends only by polling. Close is
 // idempotent.
