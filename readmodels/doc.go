@@ -4,7 +4,9 @@
 //
 // # Tables
 //
-//   - rm_messages: one row per message (history projection).
+//   - rm_messages: one row per message (history projection). Content longer
+//     than CompressContentAbove is stored compressed (ContentCodec, marked by
+//     content_encoding); every query returns it as sent.
 //   - rm_sessions: one row per session, with its last seq and last activity.
 //   - rm_members: one row per current member with two watermarks, received_seq
 //     and read_seq (sessions projection).

@@ -83,7 +83,11 @@ func (q *Queries) Messages(ctx context.Context, sessionID string, pq PageQuery) 
 		if err := rows.Scan(append([]any{&page.LastSeq, &known}, m.fields()...)...); err != nil {
 			return MessagePage{}, fmt.Errorf("page history of %s: %w", sessionID, err)
 		}
-		if msg := m.message(); msg != nil {
+		msg, err := m.message(&q.content)
+		if err != nil {
+			return MessagePage{}, fmt.Errorf("page history of %s: %w", sessionID, err)
+		}
+		if msg != nil {
 			page.Messages = append(page.Messages, *msg)
 		}
 	}
@@ -111,13 +115,17 @@ func (q *Queries) MessageByID(ctx context.Context, sessionID, messageID string) 
 	if err != nil {
 		return Message{}, fmt.Errorf("message %s in %s: %w", messageID, sessionID, ErrNotFound)
 	}
-	var m Message
+	var r messageRow
 	err = q.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM rm_messages m
-		WHERE m.message_id = $1 AND m.session_id = $2`, id, sessionID).Scan(m.fields()...)
+		WHERE m.message_id = $1 AND m.session_id = $2`, id, sessionID).Scan(r.fields()...)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return Message{}, fmt.Errorf("message %s in %s: %w", messageID, sessionID, ErrNotFound)
 	case err != nil:
+		return Message{}, fmt.Errorf("read message %s in %s: %w", messageID, sessionID, err)
+	}
+	m, err := r.message(&q.content)
+	if err != nil {
 		return Message{}, fmt.Errorf("read message %s in %s: %w", messageID, sessionID, err)
 	}
 	return m, nil

@@ -49,7 +49,7 @@ func (q *Queries) Inbox(ctx context.Context, userID string, limit int) ([]Messag
 	if err != nil {
 		return nil, fmt.Errorf("read inbox of %s: %w", userID, err)
 	}
-	msgs, err := collectMessages(rows)
+	msgs, err := collectMessages(rows, &q.content)
 	if err != nil {
 		return nil, fmt.Errorf("read inbox of %s: %w", userID, err)
 	}

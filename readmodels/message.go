@@ -2,6 +2,7 @@ package readmodels
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -25,38 +26,62 @@ type Message struct {
 	Recalled          bool            `json:"recalled"`
 }
 
-// messageColumns selects a Message from rm_messages aliased m, in the order
-// scanMessage reads them.
+// messageColumns selects a Message from rm_messages aliased m, its content
+// in stored form, in the order the fields methods scan them.
 const messageColumns = `m.message_id::text, m.session_id, m.seq, m.sender_id, m.message_type,
-	m.content, m.ext, m.client_message_id, m.client_ts, m.server_ts, m.adjusted_ts, m.recalled`
+	m.content, m.ext, m.client_message_id, m.client_ts, m.server_ts, m.adjusted_ts, m.recalled,
+	m.content_encoding, m.content_packed`
 
-// messageFields returns the scan targets of messageColumns.
-func (m *Message) fields() []any {
+// messageRow is a row of messageColumns: a message whose content is still in
+// stored form.
+type messageRow struct {
+	msg    Message
+	stored StoredContent
+}
+
+func (r *messageRow) fields() []any {
+	m := &r.msg
 	return []any{&m.MessageID, &m.SessionID, &m.Seq, &m.SenderID, &m.MessageType,
-		&m.Content, &m.Ext, &m.ClientMessageID, &m.ClientTimestamp, &m.ServerTimestamp,
-		&m.AdjustedTimestamp, &m.Recalled}
+		&r.stored.Text, &m.Ext, &m.ClientMessageID, &m.ClientTimestamp, &m.ServerTimestamp,
+		&m.AdjustedTimestamp, &m.Recalled, &r.stored.Encoding, &r.stored.Packed}
+}
+
+// message returns the message with its content as sent.
+func (r *messageRow) message(codec *ContentCodec) (Message, error) {
+	text, err := codec.Unpack(r.stored)
+	if err != nil {
+		return Message{}, fmt.Errorf("content of message %s: %w", r.msg.MessageID, err)
+	}
+	m := r.msg
+	m.Content = text
+	return m, nil
 }
 
 // optionalMessage scans messageColumns of an outer join, where every column is
 // NULL when there is no message.
 type optionalMessage struct {
-	messageID, sessionID, senderID, content, clientMessageID *string
-	seq, clientTS, serverTS, adjustedTS                      *int64
-	messageType                                              *int32
-	ext                                                      []byte
-	recalled                                                 *bool
+	messageID, sessionID, senderID, content, clientMessageID, encoding *string
+	seq, clientTS, serverTS, adjustedTS                                *int64
+	messageType                                                        *int32
+	ext, packed                                                        []byte
+	recalled                                                           *bool
 }
 
 func (o *optionalMessage) fields() []any {
 	return []any{&o.messageID, &o.sessionID, &o.seq, &o.senderID, &o.messageType,
 		&o.content, &o.ext, &o.clientMessageID, &o.clientTS, &o.serverTS,
-		&o.adjustedTS, &o.recalled}
+		&o.adjustedTS, &o.recalled, &o.encoding, &o.packed}
 }
 
-// message returns the scanned message, or nil when the join found none.
-func (o *optionalMessage) message() *Message {
+// message returns the scanned message with its content as sent, or nil when
+// the join found none.
+func (o *optionalMessage) message(codec *ContentCodec) (*Message, error) {
 	if o.messageID == nil {
-		return nil
+		return nil, nil
+	}
+	text, err := codec.Unpack(StoredContent{Encoding: *o.encoding, Text: *o.content, Packed: o.packed})
+	if err != nil {
+		return nil, fmt.Errorf("content of message %s: %w", *o.messageID, err)
 	}
 	return &Message{
 		MessageID:         *o.messageID,
@@ -64,23 +89,27 @@ func (o *optionalMessage) message() *Message {
 		Seq:               *o.seq,
 		SenderID:          *o.senderID,
 		MessageType:       int(*o.messageType),
-		Content:           *o.content,
+		Content:           text,
 		Ext:               json.RawMessage(o.ext),
 		ClientMessageID:   *o.clientMessageID,
 		ClientTimestamp:   *o.clientTS,
 		ServerTimestamp:   *o.serverTS,
 		AdjustedTimestamp: *o.adjustedTS,
 		Recalled:          *o.recalled,
-	}
+	}, nil
 }
 
 // collectMessages reads rows of messageColumns.
-func collectMessages(rows pgx.Rows) ([]Message, error) {
+func collectMessages(rows pgx.Rows, codec *ContentCodec) ([]Message, error) {
+	defer rows.Close()
 	msgs := []Message{}
 	for rows.Next() {
-		var m Message
-		if err := rows.Scan(m.fields()...); err != nil {
-			rows.Close()
+		var r messageRow
+		if err := rows.Scan(r.fields()...); err != nil {
+			return nil, err
+		}
+		m, err := r.message(codec)
+		if err != nil {
 			return nil, err
 		}
 		msgs = append(msgs, m)

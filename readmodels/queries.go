@@ -18,6 +18,8 @@ var ErrNotMember = errors.New("not a member")
 // for concurrent use.
 type Queries struct {
 	pool *pgxpool.Pool
+	// content turns stored content back into text.
+	content ContentCodec
 }
 
 // New returns the queries over the read models in pool's database, which

@@ -103,7 +103,10 @@ func (q *Queries) sessions(ctx context.Context, sql string, args ...any) ([]Sess
 		if err := rows.Scan(dst...); err != nil {
 			return nil, err
 		}
-		s.LastMessage = last.message()
+		var err error
+		if s.LastMessage, err = last.message(&q.content); err != nil {
+			return nil, err
+		}
 		list = append(list, s)
 	}
 	return list, rows.Err()

@@ -52,6 +52,22 @@ type Limits struct {
 	// expires.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
+	// DisableCompression turns permessage-deflate (RFC 7692) off. By
+	// default it is negotiated with every client that offers it (most
+	// browsers do), without context takeover in either direction: each
+	// frame is compressed on its own with a compressor borrowed from a pool
+	// for that frame, so an idle connection holds no compression state. (With
+	// context takeover every connection would keep a compressor and a 32 KB
+	// window, over 1.2 MB, for its whole life.) A client that does not offer
+	// it is served uncompressed. MaxFrameBytes bounds a compressed client
+	// frame once decompressed.
+	DisableCompression bool
+	// CompressionThreshold is the size, in bytes, from which the server
+	// compresses a frame it writes (default 1 KiB): acks, receipts, typing
+	// and short messages, nearly all frames, go out as they are, which costs
+	// no CPU and a few bytes; message pushes with long content and sync
+	// answers are compressed.
+	CompressionThreshold int
 }
 
 // Defaults of Limits.
@@ -69,6 +85,8 @@ const (
 	DefaultMaxConnsPerUser = 16
 	DefaultPingInterval    = 30 * time.Second
 	DefaultPingTimeout     = 20 * time.Second
+	// DefaultCompressionThreshold: see Limits.CompressionThreshold.
+	DefaultCompressionThreshold = 1 << 10
 )
 
 func (l *Limits) setDefaults() {
@@ -104,6 +122,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.PingTimeout <= 0 {
 		l.PingTimeout = DefaultPingTimeout
+	}
+	if l.CompressionThreshold <= 0 {
+		l.CompressionThreshold = DefaultCompressionThreshold
 	}
 }
 

@@ -23,8 +23,11 @@ const (
 // conn is one client connection: the reader runs on the ServeHTTP goroutine,
 // the writer on a goroutine serve owns.
 type conn struct {
-	h      *Handler
-	ws     *websocket.Conn
+	h  *Handler
+	ws *websocket.Conn
+	// id names the connection in logs and prefixes the correlation ids of
+	// its frames.
+	id     string
 	user   auth.Principal
 	client *push.Client
 	// sends limits the user's sends (shared by the user's connections),
@@ -48,6 +51,9 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// framesRead counts the client's frames; only the reader touches it.
+	framesRead uint64
+
 	mu       sync.Mutex
 	busy     bool // a frame is being handled
 	draining bool // Shutdown asked to close after the frame being handled
@@ -56,7 +62,7 @@ type conn struct {
 func newConn(h *Handler, wsc *websocket.Conn, p auth.Principal, sends *rate.Limiter) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := h.cfg.Limits
-	return &conn{h: h, ws: wsc, user: p, sends: sends, frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst),
+	return &conn{h: h, ws: wsc, id: newConnID(), user: p, sends: sends, frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst),
 		out: make(chan []byte, l.QueueSize), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
@@ -98,7 +104,7 @@ func (c *conn) pingLoop() {
 			cancel()
 			if err != nil {
 				if c.ctx.Err() == nil {
-					c.h.cfg.Logger.Info("dropping a websocket client that did not answer a ping", "user", c.user.UserID, "err", err)
+					c.h.cfg.Logger.Info("dropping a websocket client that did not answer a ping", "user", c.user.UserID, "conn_id", c.id, "err", err)
 				}
 				_ = c.ws.CloseNow()
 				return
@@ -174,7 +180,7 @@ func (c *conn) Enqueue(frame []byte) bool {
 	default:
 		if c.requestClose(websocket.StatusTryAgainLater, closeSlow, false) {
 			c.h.cfg.Metrics.SlowClientsClosed.Inc()
-			c.h.cfg.Logger.Info("closing a slow websocket client", "user", c.user.UserID, "queued", len(c.out))
+			c.h.cfg.Logger.Info("closing a slow websocket client", "user", c.user.UserID, "conn_id", c.id, "queued", len(c.out))
 		}
 		return false
 	}
@@ -218,7 +224,7 @@ func (c *conn) writeLoop() {
 			c.requestClose(websocket.StatusPolicyViolation, closeExpired, false)
 		case frame := <-c.out:
 			if err := c.write(frame); err != nil {
-				c.h.cfg.Logger.Debug("websocket write failed", "user", c.user.UserID, "err", err)
+				c.h.cfg.Logger.Debug("websocket write failed", "user", c.user.UserID, "conn_id", c.id, "err", err)
 				_ = c.ws.CloseNow()
 				return
 			}

@@ -21,6 +21,15 @@
 // connections (Limits.SendRate), and every other frame of one connection,
 // malformed ones included (Limits.FrameRate).
 //
+// permessage-deflate is negotiated with clients that offer it, without
+// context takeover, and frames from Limits.CompressionThreshold up are
+// compressed: see Limits.DisableCompression for the memory reasoning.
+//
+// Every client frame gets a correlation id, "<connection id>.<n>": the
+// correlation id of the events it appends and the "correlation_id" of every
+// log line about it (see request). Each handled frame is logged at debug
+// level with its answer.
+//
 // Close codes: 1009 for a frame over Limits.MaxFrameBytes, 1008 ("token
 // expired") when the token's exp passes, 1013 for a full queue, 1001 ("server
 // shutting down") at Shutdown.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,46 +19,50 @@ import (
 // count against the user's send limit, every other frame against the
 // connection's frame limit.
 func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.Time) {
+	r := c.newRequest(arrived)
+	defer c.logHandled(r)
 	if typ != websocket.MessageText {
 		f, _ := wire.Decode(data) // only for the id and clientMessageId to echo
-		f = wire.ClientFrame{Type: f.Type, ID: f.ID, ClientMessageID: f.ClientMessageID}
-		if c.allowFrame(f) {
-			c.refuse(f, wire.BadRequest("binary frames are not accepted: send JSON text frames"))
+		r.frame = wire.ClientFrame{Type: f.Type, ID: f.ID, ClientMessageID: f.ClientMessageID}
+		if c.allowFrame(r) {
+			c.refuse(r, wire.BadRequest("binary frames are not accepted: send JSON text frames"))
 		}
 		return
 	}
 	f, bad := wire.Decode(data)
+	r.frame = f
 	if bad != nil {
-		if c.allowFrame(f) {
-			c.refuse(f, bad)
+		if c.allowFrame(r) {
+			c.refuse(r, bad)
 		}
 		return
 	}
-	if f.Type != wire.TypeSend && !c.allowFrame(f) {
+	if f.Type != wire.TypeSend && !c.allowFrame(r) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.h.base, c.h.cfg.Limits.HandleTimeout)
 	defer cancel()
-	meta := handlers.RequestMeta{Actor: c.user.UserID, CausationID: f.ID}
+	meta := handlers.RequestMeta{Actor: c.user.UserID, CorrelationID: r.correlationID, CausationID: f.ID}
 	switch f.Type {
 	case wire.TypeSend:
-		c.handleSend(ctx, f, meta, arrived)
+		c.handleSend(ctx, r, meta)
 	case wire.TypeAck:
-		c.handleAck(ctx, f, meta)
+		c.handleAck(ctx, r, meta)
 	case wire.TypeRecall:
-		c.handleRecall(ctx, f, meta)
+		c.handleRecall(ctx, r, meta)
 	case wire.TypeSync:
-		c.handleSync(ctx, f, meta)
+		c.handleSync(ctx, r, meta)
 	case wire.TypeTyping:
-		c.handleTyping(ctx, f)
+		c.handleTyping(ctx, r)
 	}
 }
 
-func (c *conn) handleSend(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta, arrived time.Time) {
+func (c *conn) handleSend(ctx context.Context, r *request, meta handlers.RequestMeta) {
+	f := r.frame
 	m := c.h.cfg.Metrics
 	if !c.sends.Allow() {
 		m.RateLimited.Inc()
-		c.refuse(f, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
+		c.refuse(r, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
 		return
 	}
 	var clientTS int64
@@ -71,44 +76,47 @@ func (c *conn) handleSend(ctx context.Context, f wire.ClientFrame, meta handlers
 	})
 	if err != nil {
 		c.client.ForgetSend(f.ClientMessageID)
-		c.fail(f, err)
+		c.fail(r, err)
 		return
 	}
 	if !ack.Duplicate {
 		m.MessagesSent.Inc()
 	}
-	c.reply(f, wire.SendAckFrame{
+	c.reply(r, wire.SendAckFrame{
 		Type: wire.TypeSendAck, ID: f.ID, ClientMessageID: f.ClientMessageID, SessionID: ack.SessionID,
 		MessageID: ack.MessageID, Seq: ack.Seq, ServerTimestamp: ack.ServerTimestamp,
 		AdjustedTimestamp: ack.AdjustedTimestamp, Duplicate: ack.Duplicate,
 	})
-	m.SendAckLatency.Observe(time.Since(arrived).Seconds())
+	m.SendAckLatency.Observe(time.Since(r.arrived).Seconds())
 }
 
-func (c *conn) handleAck(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta) {
+func (c *conn) handleAck(ctx context.Context, r *request, meta handlers.RequestMeta) {
+	f := r.frame
 	res, err := c.h.cfg.Commands.Ack.Handle(ctx, handlers.Ack{Meta: meta, SessionID: f.SessionID, Seq: *f.Seq, AckType: f.AckType})
 	if err != nil {
-		c.fail(f, err)
+		c.fail(r, err)
 		return
 	}
 	// Stop redelivery to all of the user's connections here at once; other
 	// nodes learn it from the MessagesReceived event.
 	c.h.cfg.Hub.Acked(c.user.UserID, f.SessionID, res.ReceivedSeq)
-	c.ok(f)
+	c.ok(r)
 }
 
-func (c *conn) handleRecall(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta) {
+func (c *conn) handleRecall(ctx context.Context, r *request, meta handlers.RequestMeta) {
+	f := r.frame
 	err := c.h.cfg.Commands.Recall.Handle(ctx, handlers.Recall{Meta: meta, SessionID: f.SessionID, MessageID: f.MessageID})
 	if err != nil {
-		c.fail(f, err)
+		c.fail(r, err)
 		return
 	}
-	c.ok(f)
+	c.ok(r)
 }
 
 // handleSync answers up to limit messages after afterSeq, reading as many
 // read-model pages as that takes.
-func (c *conn) handleSync(ctx context.Context, f wire.ClientFrame, meta handlers.RequestMeta) {
+func (c *conn) handleSync(ctx context.Context, r *request, meta handlers.RequestMeta) {
+	f := r.frame
 	after, limit := int64(0), wire.DefaultSyncLimit
 	if f.AfterSeq != nil {
 		after = *f.AfterSeq
@@ -121,7 +129,7 @@ func (c *conn) handleSync(ctx context.Context, f wire.ClientFrame, meta handlers
 		page, err := c.h.cfg.Queries.Messages(ctx, handlers.MessagesQuery{Meta: meta, SessionID: f.SessionID,
 			Page: readmodels.PageQuery{AfterSeq: after, Limit: min(limit-len(answer.Messages), readmodels.MaxPageLimit)}})
 		if err != nil {
-			c.fail(f, err)
+			c.fail(r, err)
 			return
 		}
 		answer.Messages = append(answer.Messages, page.Messages...)
@@ -132,70 +140,73 @@ func (c *conn) handleSync(ctx context.Context, f wire.ClientFrame, meta handlers
 		}
 		after = page.Messages[len(page.Messages)-1].Seq
 	}
-	c.reply(f, answer)
+	c.reply(r, answer)
 }
 
-func (c *conn) handleTyping(ctx context.Context, f wire.ClientFrame) {
+func (c *conn) handleTyping(ctx context.Context, r *request) {
+	f := r.frame
 	if _, err := c.h.cfg.Queries.CheckAccess(ctx, c.user.UserID, f.SessionID); err != nil {
-		c.fail(f, err)
+		c.fail(r, err)
 		return
 	}
 	if err := c.h.cfg.Hub.PublishTyping(c.user.UserID, f.SessionID); err != nil {
-		c.fail(f, err)
+		c.fail(r, err)
 		return
 	}
-	c.ok(f)
+	c.ok(r)
 }
 
 // allowFrame takes one frame from the connection's frame budget; over the
-// budget it answers f with rate_limited and returns false.
-func (c *conn) allowFrame(f wire.ClientFrame) bool {
+// budget it answers the frame with rate_limited and returns false.
+func (c *conn) allowFrame(r *request) bool {
 	if c.frames.Allow() {
 		return true
 	}
 	c.h.cfg.Metrics.RateLimited.Inc()
-	c.refuse(f, &wire.Error{Code: wire.CodeRateLimited, Message: "too many frames: slow down and retry"})
+	c.refuse(r, &wire.Error{Code: wire.CodeRateLimited, Message: "too many frames: slow down and retry"})
 	return false
 }
 
 // ok answers a frame that carried an id.
-func (c *conn) ok(f wire.ClientFrame) {
-	if f.ID != "" {
-		c.reply(f, wire.OKFrame{Type: wire.TypeOK, ID: f.ID})
+func (c *conn) ok(r *request) {
+	if r.frame.ID != "" {
+		c.reply(r, wire.OKFrame{Type: wire.TypeOK, ID: r.frame.ID})
 	}
 }
 
 // fail answers a frame with the wire form of a handler's error; internal and
 // unavailable errors, whose details the client does not see, are logged.
-func (c *conn) fail(f wire.ClientFrame, err error) {
+func (c *conn) fail(r *request, err error) {
 	we := wire.FromError(err)
 	if we.Code == wire.CodeInternal || we.Code == wire.CodeUnavailable {
-		c.h.cfg.Logger.Warn("websocket frame failed", "user", c.user.UserID, "type", f.Type, "err", err)
+		c.logFrame(r, slog.LevelWarn, "websocket frame failed", slog.Any("err", err))
 	}
-	c.refuse(f, we)
+	c.refuse(r, we)
 }
 
 // refuse sends an error frame echoing the frame's id and, for a send, its
 // clientMessageId.
-func (c *conn) refuse(f wire.ClientFrame, we *wire.Error) {
+func (c *conn) refuse(r *request, we *wire.Error) {
+	r.answer = we.Code
 	c.h.cfg.Metrics.FrameErrors.WithLabelValues(we.Code).Inc()
+	f := r.frame
 	if f.Type != wire.TypeSend {
 		f.ClientMessageID = ""
 	}
 	b, err := json.Marshal(wire.NewErrorFrame(f, we))
 	if err != nil {
-		c.h.cfg.Logger.Error("websocket: cannot encode error frame", "user", c.user.UserID, "err", err)
+		c.logFrame(r, slog.LevelError, "websocket: cannot encode error frame", slog.Any("err", err))
 		return
 	}
 	c.Enqueue(b)
 }
 
-// reply sends the answer to f; an answer that cannot be encoded becomes an
-// internal error, so that f still gets exactly one answer.
-func (c *conn) reply(f wire.ClientFrame, frame any) {
+// reply sends the answer to a frame; an answer that cannot be encoded becomes
+// an internal error, so that the frame still gets exactly one answer.
+func (c *conn) reply(r *request, frame any) {
 	b, err := json.Marshal(frame)
 	if err != nil {
-		c.fail(f, fmt.Errorf("encode %s answer: %w", f.Type, err))
+		c.fail(r, fmt.Errorf("encode %s answer: %w", r.frame.Type, err))
 		return
 	}
 	c.Enqueue(b)

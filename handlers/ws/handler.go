@@ -74,11 +74,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Released once serve has returned: the connection is closed by then.
 	defer h.users.release(p.UserID)
-	wsc, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		// Tokens, not cookies, authenticate: see the package doc.
-		InsecureSkipVerify: true,
-		CompressionMode:    websocket.CompressionDisabled,
-	})
+	wsc, err := websocket.Accept(w, r, h.acceptOptions())
 	if err != nil {
 		h.cfg.Logger.Debug("websocket upgrade failed", "user", p.UserID, "err", err)
 		return // Accept has answered
@@ -91,6 +87,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.untrack(c)
 	c.serve()
+}
+
+// acceptOptions are the upgrade's options: see Limits.DisableCompression.
+func (h *Handler) acceptOptions() *websocket.AcceptOptions {
+	opts := &websocket.AcceptOptions{
+		// Tokens, not cookies, authenticate: see the package doc.
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled,
+	}
+	if l := h.cfg.Limits; !l.DisableCompression {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+		opts.CompressionThreshold = l.CompressionThreshold
+	}
+	return opts
 }
 
 // enter counts a new connection unless Shutdown has begun.
