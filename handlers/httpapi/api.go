@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"sync"
+	"time"
 )
 
 // API serves the HTTP routes of the protocol. It is safe for concurrent use.
@@ -47,10 +48,16 @@ func (a *API) routes() {
 // or 405 with an Allow header when the path exists for other methods; both
 // need no token. Paths that are not in canonical form (such as "//" or "..")
 // are redirected to their clean form when that form has a route.
+//
+// Every request gets a correlation id (see withRequestScope), answered in the
+// X-Request-Id header, given to the events it appends and to every log line
+// about it, including the one line logged when it is answered.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	r = a.withRequestScope(w, r)
 	rec := &statusRecorder{ResponseWriter: w}
 	route := unmatchedRoute
-	defer func() { a.count(route, rec) }()
+	defer func() { a.count(route, rec); a.logAnswer(r, route, rec, time.Since(started)) }()
 	defer a.recoverPanic(rec, r)
 
 	if _, pattern := a.mux.Handler(r); pattern != "" {

@@ -44,32 +44,9 @@ func unauthorizedMessage(err error) string {
 	}
 }
 
-// maxRequestIDLen bounds an X-Request-Id taken as the correlation id.
-const maxRequestIDLen = 64
-
-// requestMeta is the metadata of the events a request appends: the user, and
-// the client's X-Request-Id as the correlation id when it is 1-64 characters
-// of [A-Za-z0-9._:-] (otherwise the handlers make a fresh one).
-func requestMeta(r *http.Request, p auth.Principal) handlers.RequestMeta {
-	meta := handlers.RequestMeta{Actor: p.UserID}
-	if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
-		meta.CorrelationID = id
-	}
-	return meta
-}
-
-func validRequestID(id string) bool {
-	if len(id) == 0 || len(id) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '_', c == ':', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+// requestMeta is the metadata of the events a request appends: the user,
+// and the request's correlation id (see withRequestScope), which the answer's
+// X-Request-Id header and the request's log lines carry too.
+func (a *API) requestMeta(r *http.Request, p auth.Principal) handlers.RequestMeta {
+	return handlers.RequestMeta{Actor: p.UserID, CorrelationID: a.scopeOf(r.Context()).correlationID}
 }

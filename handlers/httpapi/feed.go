@@ -110,7 +110,7 @@ func (a *API) subscribe(ctx context.Context, start int64) (batches <-chan []even
 				}
 			})
 		if err != nil && ctx.Err() == nil {
-			a.cfg.Logger.Error("event feed subscription failed", "after", start, "err", err)
+			a.scopeOf(ctx).log.Error("event feed subscription failed", "after", start, "err", err)
 		}
 	}()
 	return out, finished
@@ -138,7 +138,7 @@ func (a *API) feedEnded(r *http.Request, after int64, err error) {
 	if r.Context().Err() != nil {
 		return
 	}
-	a.cfg.Logger.Info("event feed ended", "after", after, "err", err)
+	a.logOf(r).Info("event feed ended", "after", after, "err", err)
 }
 
 // feedWriter writes Server-Sent Events to one client.

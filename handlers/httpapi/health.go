@@ -32,7 +32,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := a.cfg.Ready(ctx); err != nil {
-		a.cfg.Logger.Debug("not ready", "reason", err)
+		a.logOf(r).Debug("not ready", "reason", err)
 		writeJSON(w, http.StatusServiceUnavailable, healthAnswer{Status: "not ready", Reason: err.Error()})
 		return
 	}
@@ -40,10 +40,13 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // metricsHandler answers GET /metrics in the Prometheus text format from the
-// metrics registry. A collector that fails is logged and left out.
+// metrics registry. A collector that fails is logged, with the scrape's
+// correlation id, and left out.
 func (a *API) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(a.cfg.Metrics.Registry, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError, // serve what could be gathered
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		promhttp.HandlerFor(a.cfg.Metrics.Registry, promhttp.HandlerOpts{
+			ErrorLog:      slog.NewLogLogger(a.logOf(r).Handler(), slog.LevelError),
+			ErrorHandling: promhttp.ContinueOnError, // serve what could be gathered
+		}).ServeHTTP(w, r)
 	})
 }

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/tellyou/tellyou/handlers/wire"
 )
@@ -47,13 +49,41 @@ func (s *statusRecorder) FlushError() error {
 // Unwrap lets http.ResponseController reach the wrapped writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// answered is the status the client got.
+func (s *statusRecorder) answered() int {
+	if s.status == 0 {
+		return http.StatusOK // a handler that wrote nothing answered 200
+	}
+	return s.status
+}
+
 // count records one answer in the request counter.
 func (a *API) count(route string, rec *statusRecorder) {
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK // a handler that wrote nothing answered 200
+	a.cfg.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(rec.answered())).Inc()
+}
+
+// isProbeRoute reports the routes load balancers, orchestrators and
+// Prometheus call every few seconds; their answers are logged at debug level
+// only.
+func isProbeRoute(route string) bool {
+	switch route {
+	case "GET /healthz", "GET /readyz", "GET /metrics":
+		return true
 	}
-	a.cfg.Metrics.HTTPRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	return false
+}
+
+// logAnswer logs one line per answered request, at info level (debug for
+// probe routes): "http request" with method, path, route pattern, status and
+// duration, and the correlation id the request's logger adds.
+func (a *API) logAnswer(r *http.Request, route string, rec *statusRecorder, took time.Duration) {
+	level := slog.LevelInfo
+	if isProbeRoute(route) {
+		level = slog.LevelDebug
+	}
+	a.logOf(r).LogAttrs(r.Context(), level, "http request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+		slog.Int("status", rec.answered()), slog.Duration("duration", took))
 }
 
 // recoverPanic turns a handler's panic into a logged 500 internal. When the
@@ -68,7 +98,7 @@ func (a *API) recoverPanic(rec *statusRecorder, r *http.Request) {
 	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 		panic(v)
 	}
-	a.cfg.Logger.Error("http handler panicked", "method", r.Method, "path", r.URL.Path,
+	a.logOf(r).Error("http handler panicked", "method", r.Method, "path", r.URL.Path,
 		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	if rec.status != 0 {
 		panic(http.ErrAbortHandler)

@@ -34,7 +34,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return err
 	}
 	result, err := a.cfg.Queries.Messages(r.Context(), handlers.MessagesQuery{
-		Meta: requestMeta(r, p), SessionID: r.PathValue("id"), Page: page, MarkRead: markRead,
+		Meta: a.requestMeta(r, p), SessionID: r.PathValue("id"), Page: page, MarkRead: markRead,
 	})
 	if err != nil {
 		return err

@@ -47,10 +47,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	we := wire.FromError(err)
 	switch we.Code {
 	case wire.CodeInternal:
-		a.cfg.Logger.Error("http request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.logOf(r).Error("http request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case wire.CodeUnavailable:
 		if r.Context().Err() == nil {
-			a.cfg.Logger.Warn("http request failed: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+			a.logOf(r).Warn("http request failed: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 	case wire.CodeRateLimited:
 		a.cfg.Metrics.RateLimited.Inc()

@@ -41,7 +41,7 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	s, err := a.cfg.Commands.CreateGroup.Handle(r.Context(), handlers.CreateGroup{
-		Meta: requestMeta(r, p), Title: req.Title, Members: req.Members,
+		Meta: a.requestMeta(r, p), Title: req.Title, Members: req.Members,
 	})
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func (a *API) changeMembers(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return err
 	}
 	s, err := a.cfg.Commands.ChangeMembers.Handle(r.Context(), handlers.ChangeMembers{
-		Meta: requestMeta(r, p), SessionID: r.PathValue("id"), Add: req.Add, Remove: req.Remove,
+		Meta: a.requestMeta(r, p), SessionID: r.PathValue("id"), Add: req.Add, Remove: req.Remove,
 	})
 	if err != nil {
 		return err

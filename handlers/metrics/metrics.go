@@ -37,6 +37,15 @@ type Metrics struct {
 	// ProjectionFailures counts failed attempts of a projection to apply its
 	// next events, by projection: each failed retry counts.
 	ProjectionFailures *prometheus.CounterVec
+
+	// EventStoreAppend, EventStoreRead, EventStoreErrors and EventsAppended
+	// measure the event store through an InstrumentedStore (see
+	// NewInstrumentedStore): append durations, read durations by operation,
+	// failures by operation and reason, and events written.
+	EventStoreAppend prometheus.Histogram
+	EventStoreRead   *prometheus.HistogramVec
+	EventStoreErrors *prometheus.CounterVec
+	EventsAppended   prometheus.Counter
 }
 
 // New creates the instruments on a fresh registry, which also carries the Go
@@ -81,11 +90,18 @@ func New() *Metrics {
 			Name: "tellyou_projection_failures_total", Help: "Failed attempts of a projection to apply its next events (each failed retry counts).",
 		}, []string{"projection"}),
 	}
+	m.EventStoreAppend, m.EventStoreRead, m.EventStoreErrors, m.EventsAppended = newEventStoreMetrics()
+	// The error codes that mean the server failed (PROTOCOL.md) are present
+	// at zero from the start, so that an alert on their rate sees the first.
+	for _, code := range []string{"internal", "unavailable"} {
+		m.FrameErrors.WithLabelValues(code)
+	}
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.MessagesSent, m.SendAckLatency, m.PushLatency, m.ConnectedClients, m.Redeliveries,
 		m.RateLimited, m.SlowClientsClosed, m.FrameErrors, m.HTTPRequests, m.DeadLetters, m.ProjectionFailures,
+		m.EventStoreAppend, m.EventStoreRead, m.EventStoreErrors, m.EventsAppended,
 	)
 	return m
 }
