@@ -7,6 +7,9 @@
 //	tellyou deadletters [--limit N]     print the latest events the push hub gave up on
 //	tellyou token --user U [--role auditor] [--ttl D] [--device NAME]
 //	                                    mint a JWT for a user
+//	tellyou chat --user U | --token T [--server URL]
+//	                                    chat in the terminal: lines from stdin
+//	                                    are sent, or run as /commands
 //
 // Configuration comes from the environment (see config.go and docs/protocol.md).
 package main
@@ -20,12 +23,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := runWithInput(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -46,9 +50,19 @@ commands:
   token --user U [--role auditor] [--ttl 24h] [--device NAME]
                                 mint a JWT for a user
   bench --scenario S [flags]    drive a running server with load and report (bench -h)
+  chat --user U | --token T [--server URL]
+                                chat in the terminal (TELLYOU_TOKEN works as --token; /help inside)
 `
 
+// run is runWithInput with an empty standard input: a command that reads it
+// (chat) sees its end at once.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithInput(ctx, args, getenv, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithInput runs the command args names, with the process's environment
+// and standard streams passed in.
+func runWithInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
@@ -74,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return deadLettersCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "chat":
+		return chatCmd(ctx, cfg, rest, getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

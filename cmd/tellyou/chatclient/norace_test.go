@@ -1,0 +1,5 @@
+//go:build !race
+
+package chatclient_test
+
+const raceEnabled = false
