@@ -11,6 +11,7 @@ import (
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/eventview"
 	"github.com/tellyou/tellyou/handlers/wire"
 )
 
@@ -152,7 +153,7 @@ type feedWriter struct {
 func (f *feedWriter) events(batch []events.RecordedEvent) error {
 	f.buf = f.buf[:0]
 	for _, rec := range batch {
-		data, err := encodeJSON(wire.NewAuditEvent(rec))
+		data, err := eventview.Marshal(rec)
 		if err != nil {
 			return fmt.Errorf("render event at position %d: %w", rec.Position, err)
 		}
