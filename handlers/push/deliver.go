@@ -47,10 +47,10 @@ func (h *Hub) handleEvent(m *message.Message) error {
 		err = h.fanOut(ctx, e.SessionID, "", wire.RecalledFrame{Type: wire.TypeRecalled, SessionID: e.SessionID, MessageID: e.MessageID, Seq: e.Seq, By: e.By}, occurred)
 	case events.MessagesReceived:
 		h.Acked(e.UserID, e.SessionID, e.UpToSeq)
-		err = h.fanOut(ctx, e.SessionID, e.UserID, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckReceived}, occurred)
+		err = h.pushReceipt(ctx, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckReceived}, occurred)
 	case events.MessagesRead:
 		h.Acked(e.UserID, e.SessionID, e.UpToSeq)
-		err = h.fanOut(ctx, e.SessionID, e.UserID, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckRead}, occurred)
+		err = h.pushReceipt(ctx, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: e.SessionID, UserID: e.UserID, Seq: e.UpToSeq, AckType: domain.AckRead}, occurred)
 	}
 	if err != nil {
 		return fmt.Errorf("push %s %s@%d: %w", rec.Type, rec.StreamID, rec.Version, err)
@@ -104,6 +104,22 @@ func (h *Hub) pushMessage(ctx context.Context, e events.MessageSent, occurred ti
 	return nil
 }
 
+// pushReceipt pushes a receipt to the other members of its session, unless
+// the session has more than MaxReceiptMembers members.
+func (h *Hub) pushReceipt(ctx context.Context, r wire.ReceiptFrame, occurred time.Time) error {
+	if !h.anyoneOnline() {
+		return nil
+	}
+	members, err := h.sessionMembers(ctx, r.SessionID, true)
+	if err != nil {
+		return err
+	}
+	if len(members) > h.cfg.MaxReceiptMembers {
+		return nil
+	}
+	return h.push(members, r.UserID, r, occurred)
+}
+
 // fanOut pushes frame to every online connection of the session's members
 // but except.
 func (h *Hub) fanOut(ctx context.Context, sessionID, except string, v any, occurred time.Time) error {
@@ -114,6 +130,12 @@ func (h *Hub) fanOut(ctx context.Context, sessionID, except string, v any, occur
 	if err != nil {
 		return err
 	}
+	return h.push(members, except, v, occurred)
+}
+
+// push encodes v and hands it to every online connection of members but
+// except.
+func (h *Hub) push(members []string, except string, v any, occurred time.Time) error {
 	frame, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode frame: %w", err)

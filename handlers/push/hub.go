@@ -22,6 +22,9 @@ type Members interface {
 }
 
 // Options are the hub's tunables. Zero values take the defaults.
+// DefaultMaxReceiptMembers is Options.MaxReceiptMembers' default.
+const DefaultMaxReceiptMembers = 100
+
 type Options struct {
 	// EventsTopic carries the log's events (default DefaultEventsTopic).
 	EventsTopic string
@@ -39,6 +42,11 @@ type Options struct {
 	// MemberCacheSize is how many sessions' member lists the hub keeps
 	// (default 10,000).
 	MemberCacheSize int
+	// MaxReceiptMembers is the largest session whose receipts are pushed
+	// (default DefaultMaxReceiptMembers). Every member's ack in a session of
+	// n members would otherwise push n-1 receipts: n² frames when everyone
+	// reads. In larger groups members see read state by pulling it.
+	MaxReceiptMembers int
 	// MaxRetries is how many times the hub tries an event again when it
 	// cannot push it (its session's members cannot be resolved, say) before
 	// it gives up on it and dead-letters it (default 3). RetryInterval is the
@@ -74,6 +82,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MemberCacheSize <= 0 {
 		o.MemberCacheSize = 10000
+	}
+	if o.MaxReceiptMembers <= 0 {
+		o.MaxReceiptMembers = DefaultMaxReceiptMembers
 	}
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = 3

@@ -327,3 +327,23 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+func TestHubPushesNoReceiptsInLargeGroups(t *testing.T) {
+	t.Parallel()
+	e := newHubEnv(t, push.Options{MaxReceiptMembers: 3})
+	ann := &outbox{}
+	e.hub.Register("ann", ann)
+	small, large := "g:"+uuid.NewString(), "g:"+uuid.NewString()
+	e.publish(small, events.SessionCreated{SessionID: small, Kind: events.KindGroup, Owner: "ann", Members: []string{"ann", "bob", "carl"}})
+	e.publish(large, events.SessionCreated{SessionID: large, Kind: events.KindGroup, Owner: "ann", Members: []string{"ann", "bob", "carl", "dora"}})
+	for _, g := range []string{small, large} {
+		e.publish(g, sent(g, 1, "ann"))
+		e.publish(g, events.MessagesReceived{SessionID: g, UserID: "bob", UpToSeq: 1})
+		e.publish(g, events.MessagesRead{SessionID: g, UserID: "bob", UpToSeq: 1})
+		e.publish(g, events.MessageRecalled{SessionID: g, MessageID: "m", Seq: 1, By: "ann"})
+	}
+	// The sending connection is another one: ann's outbox gets her messages.
+	if got := fmt.Sprint(ann.types()); got != "[message receipt receipt recalled message recalled]" {
+		t.Fatalf("ann got %s; want receipts only from the group at the limit", got)
+	}
+}
