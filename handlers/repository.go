@@ -64,7 +64,7 @@ type SessionRepository struct {
 	store  EventStore
 	policy domain.Policy
 	cache  *lru.Cache[string, *domain.Session]
-	locks  [lockStripes]sync.Mutex
+	locks  [lockStripes]lockStripe
 	seed   maphash.Seed
 	now    func() time.Time
 	newID  func() string
@@ -79,6 +79,10 @@ func newSessionRepository(store EventStore, policy domain.Policy, cacheSize int,
 }
 
 func (r *SessionRepository) lock(sessionID string) *sync.Mutex {
+	return &r.stripe(sessionID).mu
+}
+
+func (r *SessionRepository) stripe(sessionID string) *lockStripe {
 	return &r.locks[maphash.String(r.seed, sessionID)%lockStripes]
 }
 
@@ -114,11 +118,29 @@ func (r *SessionRepository) Update(ctx context.Context, sessionID string, meta R
 // events are applied to it in place, under the session's lock, which every
 // reader of the cache holds too. after, when not nil, reads the state after the
 // append, still under the lock; it must not keep it.
+//
+// Commands on one session that queue up behind its lock are decided and
+// appended together (see combine.go).
 func (r *SessionRepository) update(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) error {
-	mu := r.lock(sessionID)
-	mu.Lock()
-	defer mu.Unlock()
+	st := r.stripe(sessionID)
+	op := st.enqueue(ctx, sessionID, meta, decide, after)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if op.done {
+		// Another command's goroutine decided and appended this one.
+		return op.err
+	}
+	batch := st.take(sessionID)
+	if len(batch) > 1 {
+		r.updateCombined(ctx, sessionID, batch)
+		return op.err
+	}
+	return r.updateLocked(ctx, sessionID, meta, decide, after)
+}
 
+// updateLocked decides one command and appends its events; the caller holds
+// the session's lock.
+func (r *SessionRepository) updateLocked(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) error {
 	state := r.cached(sessionID)
 	if state.Version == 0 {
 		// Unknown here: the stream may exist in the log already.

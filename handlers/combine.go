@@ -1,0 +1,147 @@
+package handlers
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
+)
+
+// Combining: commands on one session are serialised by its lock, and each
+// holds the lock for a whole append (a round trip and a commit). On a busy
+// session (a large group whose members ack as they read) commands pile up
+// behind the lock, each waiting for every earlier one's commit. Instead, the
+// goroutine that gets the lock takes every command of that session waiting
+// behind it, decides them one after the other on the state (each on the
+// state the earlier ones' events left), and appends all their events at once.
+// Each command keeps its own answer and its own event metadata. If the
+// combined append fails, the state built on it is dropped and each command
+// runs again on its own, exactly as it would have alone: decisions are
+// idempotent (a repeated send is answered as a duplicate, a repeated ack
+// moves nothing), so a combined append that committed after all is harmless.
+
+// maxCombined bounds the commands decided and appended together.
+const maxCombined = 64
+
+// lockStripe is one of the repository's lock stripes: the lock that
+// serialises commands on the stripe's sessions, and the commands waiting for it.
+type lockStripe struct {
+	mu      sync.Mutex
+	qmu     sync.Mutex
+	waiting []*pendingUpdate
+}
+
+// pendingUpdate is one command waiting for its session's lock. done and err
+// are written and read under the stripe's lock.
+type pendingUpdate struct {
+	ctx       context.Context
+	sessionID string
+	meta      RequestMeta
+	decide    decideFunc
+	after     func(*domain.Session)
+
+	done bool
+	err  error
+}
+
+func (st *lockStripe) enqueue(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) *pendingUpdate {
+	op := &pendingUpdate{ctx: ctx, sessionID: sessionID, meta: meta, decide: decide, after: after}
+	st.qmu.Lock()
+	st.waiting = append(st.waiting, op)
+	st.qmu.Unlock()
+	return op
+}
+
+// take removes and returns the waiting commands of one session, oldest
+// first, up to maxCombined. The caller holds st.mu and its own command is
+// among them: only a holder of st.mu removes commands, and it answers every
+// command it removes.
+func (st *lockStripe) take(sessionID string) []*pendingUpdate {
+	st.qmu.Lock()
+	defer st.qmu.Unlock()
+	var batch []*pendingUpdate
+	st.waiting = slices.DeleteFunc(st.waiting, func(op *pendingUpdate) bool {
+		if op.sessionID != sessionID || len(batch) == maxCombined {
+			return false
+		}
+		batch = append(batch, op)
+		return true
+	})
+	return batch
+}
+
+// updateCombined decides the commands of batch in order and appends their
+// events in one append; the caller holds the session's lock. It answers every
+// command of batch.
+func (r *SessionRepository) updateCombined(ctx context.Context, sessionID string, batch []*pendingUpdate) {
+	if r.appendCombined(ctx, sessionID, batch) {
+		return
+	}
+	// The state the decisions were made on is not the log's: drop it, and let
+	// each command decide again, alone, on the state read back from the log.
+	r.cache.Remove(sessionID)
+	for _, op := range batch {
+		if !op.done {
+			op.err = r.updateLocked(op.ctx, sessionID, op.meta, op.decide, op.after)
+			op.done = true
+		}
+	}
+}
+
+// appendCombined is updateCombined's common case. It reports false, having
+// answered only commands whose context had ended, when the combined append
+// could not be made; the cached state may then hold events that are not in
+// the log.
+func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string, batch []*pendingUpdate) bool {
+	state := r.cached(sessionID)
+	if state.Version == 0 {
+		var err error
+		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+			return false
+		}
+	}
+	base := state.Version
+	var all []events.EventData
+	for _, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			op.err, op.done = err, true
+			continue
+		}
+		payloads, err := op.decide(state)
+		if err != nil {
+			op.err = err
+			continue
+		}
+		if len(payloads) == 0 {
+			continue
+		}
+		data, err := r.encode(op.meta, payloads)
+		if err != nil {
+			op.err = err
+			continue
+		}
+		for _, p := range payloads {
+			state.Apply(state.Version+1, p)
+		}
+		all = append(all, data...)
+	}
+	if len(all) > 0 {
+		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(base), all)
+		if err != nil || res.LastVersion != state.Version {
+			return false
+		}
+		r.cache.Add(sessionID, state)
+	}
+	for _, op := range batch {
+		if op.done {
+			continue
+		}
+		if op.err == nil && op.after != nil {
+			op.after(state)
+		}
+		op.done = true
+	}
+	return true
+}
