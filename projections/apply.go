@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -41,22 +42,53 @@ func newEventError(p Projection, evs []events.RecordedEvent, i int, err error) *
 }
 
 // staged is a batch of statements with, for each one, the index of the event
-// that queued it.
+// that queued it (the first event of its run for a coalesced statement).
 type staged struct {
-	batch  pgx.Batch
-	owners []int
+	batch     pgx.Batch
+	owners    []int
+	coalesced []bool
+}
+
+func (s *staged) own(first int, coalesced bool) {
+	for range s.batch.Len() - len(s.owners) {
+		s.owners = append(s.owners, first)
+		s.coalesced = append(s.coalesced, coalesced)
+	}
 }
 
 // stage queues the statements of evs, stopping at the first event that cannot
 // be decoded or applied: it then returns that event's *EventError, and s holds
 // the statements of the events before it. Events of types p does not handle
-// are not decoded.
-func stage(s *staged, p Projection, tables TableNames, evs []events.RecordedEvent) error {
+// are not decoded. With coalesce, a Coalescer projection writes runs of
+// events together (see Coalescer).
+func stage(s *staged, p Projection, tables TableNames, evs []events.RecordedEvent, coalesce bool) error {
+	var run Run
+	if c, ok := p.(Coalescer); ok && coalesce {
+		run = c.NewRun(tables)
+	}
+	runStart := -1
+	flush := func() {
+		if runStart >= 0 {
+			run.Flush(&s.batch)
+			s.own(runStart, true)
+			runStart = -1
+		}
+	}
 	for i, ev := range evs {
 		if !p.Handles(ev.Type) {
 			continue
 		}
 		env, err := events.Decode(ev)
+		if err == nil && run != nil {
+			var joined bool
+			if joined, err = run.Add(ev, env); err == nil && joined {
+				if runStart < 0 {
+					runStart = i
+				}
+				continue
+			}
+		}
+		flush()
 		if err == nil {
 			n := s.batch.Len()
 			err = p.Apply(&s.batch, tables, ev, env)
@@ -67,16 +99,20 @@ func stage(s *staged, p Projection, tables TableNames, evs []events.RecordedEven
 		if err != nil {
 			return newEventError(p, evs, i, err)
 		}
-		for range s.batch.Len() - len(s.owners) {
-			s.owners = append(s.owners, i)
-		}
+		s.own(i, false)
 	}
+	flush()
 	return nil
 }
 
+// errCoalescedStatement marks a failure of a statement written for a run of
+// events: which event of the run it belongs to is not known.
+var errCoalescedStatement = errors.New("statement of a run of events failed")
+
 // send runs the staged statements in tx, in order, in one round trip. A
 // failing statement queued by an event is reported as that event's
-// *EventError; tx is then unusable.
+// *EventError (wrapping errCoalescedStatement too when the statement was a
+// run's); tx is then unusable.
 func send(ctx context.Context, tx pgx.Tx, s *staged, p Projection, evs []events.RecordedEvent) error {
 	if s.batch.Len() == 0 {
 		return nil
@@ -86,6 +122,9 @@ func send(ctx context.Context, tx pgx.Tx, s *staged, p Projection, evs []events.
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			if i < len(s.owners) {
+				if s.coalesced[i] {
+					err = fmt.Errorf("%w: %w", errCoalescedStatement, err)
+				}
 				return newEventError(p, evs, s.owners[i], err)
 			}
 			return err

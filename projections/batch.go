@@ -23,7 +23,15 @@ var errRewound = errors.New("checkpoint moved back")
 //
 // When an event cannot be applied, the events before it are still committed
 // (so the checkpoint stops just below it) and its *EventError is returned.
+//
+// Runs of events are written together (see Coalescer); when such a statement
+// fails, the batch is tried again an event at a time, which tells the failing
+// event.
 func commitBatch(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []events.RecordedEvent, known events.Position) (events.Position, error) {
+	return commitBatchAs(ctx, pool, p, evs, known, true)
+}
+
+func commitBatchAs(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []events.RecordedEvent, known events.Position, coalesce bool) (events.Position, error) {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return known, fmt.Errorf("projection %s: begin batch: %w", p.Name(), err)
@@ -40,7 +48,7 @@ func commitBatch(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []ev
 		evs = evs[1:]
 	}
 	var s staged
-	stageErr := stage(&s, p, TableNames{}, evs)
+	stageErr := stage(&s, p, TableNames{}, evs, coalesce)
 	applied := evs
 	var ee *EventError
 	if errors.As(stageErr, &ee) {
@@ -55,12 +63,16 @@ func commitBatch(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []ev
 		if !errors.As(err, &ee) {
 			return stored, fmt.Errorf("projection %s: apply batch: %w", p.Name(), err)
 		}
+		if errors.Is(err, errCoalescedStatement) {
+			_ = tx.Rollback(ctx)
+			return commitBatchAs(ctx, pool, p, evs, known, false)
+		}
 		if ee.index > 0 {
 			// The statement failed in PostgreSQL and took the transaction with
 			// it: commit the events before the failing one on their own.
 			_ = tx.Rollback(ctx)
 			var perr error
-			if stored, perr = commitBatch(ctx, pool, p, evs[:ee.index], known); perr != nil {
+			if stored, perr = commitBatchAs(ctx, pool, p, evs[:ee.index], known, coalesce); perr != nil {
 				return stored, perr
 			}
 		}

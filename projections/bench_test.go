@@ -72,20 +72,20 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 }
 
-// BenchmarkRebuild measures RebuildAll over benchEvents MessageSent events.
+// BenchmarkRebuild measures RebuildAll over benchEvents MessageSent events:
+// events of the log replayed into every read model per second of wall time.
 func BenchmarkRebuild(b *testing.B) {
 	env := benchLog(b)
 	var events int
 	var elapsed time.Duration
 	for b.Loop() {
+		start := time.Now()
 		stats, err := projections.RebuildAll(ctx, env.Store, env.Pool, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, st := range stats {
-			events += st.Events
-			elapsed += st.Duration
-		}
+		elapsed += time.Since(start)
+		events += stats[0].Events // every projection replays the whole log
 	}
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 }

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -34,20 +33,11 @@ func (*historyProjection) Handles(eventType string) bool {
 func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.RecordedEvent, env events.Envelope) error {
 	switch e := env.Payload.(type) {
 	case events.MessageSent:
-		if err := checkStream(ev, e.SessionID); err != nil {
+		row, err := h.messageRow(ev, e)
+		if err != nil {
 			return err
 		}
-		id, err := uuid.Parse(e.MessageID)
-		if err != nil {
-			return fmt.Errorf("message id %q: %w", e.MessageID, err)
-		}
-		if e.MessageType < math.MinInt32 || e.MessageType > math.MaxInt32 {
-			return fmt.Errorf("message type %d out of range", e.MessageType)
-		}
-		content, err := h.content.Pack(pgText(e.Content))
-		if err != nil {
-			return fmt.Errorf("message %s: %w", e.MessageID, err)
-		}
+		id, content := row.id, row.content
 		b.Queue(`INSERT INTO `+tables.Of("rm_messages")+` (session_id, seq, message_id, sender_id,
 			message_type, content, content_encoding, content_packed, ext, client_message_id,
 			client_ts, server_ts, adjusted_ts, recalled)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +16,7 @@ import (
 // Rebuild tuning.
 const (
 	// rebuildBatchSize bounds the events of one replay transaction.
-	rebuildBatchSize = 1000
+	rebuildBatchSize = 5000
 	// switchLockTimeout bounds the wait of the switch for the live tables.
 	// It is far below PostgreSQL's deadlock_timeout (1s by default), so a
 	// reader whose locks cross the switch's is never the one aborted: the
@@ -95,6 +96,13 @@ func Rebuild(ctx context.Context, store events.Store, pool *pgxpool.Pool, p Proj
 	rp := &replay{store: store, p: p, logger: logger, start: start}
 	for n := rebuildBatchSize; n == rebuildBatchSize; {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			// The copies need not be durable batch by batch: a crash
+			// fails the rebuild, and the switch's own commit, which
+			// waits for the write-ahead log up to itself, makes every
+			// replayed row durable before the copies go live.
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return fmt.Errorf("replay without waiting for each commit: %w", err)
+			}
 			var err error
 			n, err = rp.batch(ctx, tx)
 			return err
@@ -131,21 +139,27 @@ func Rebuild(ctx context.Context, store events.Store, pool *pgxpool.Pool, p Proj
 	return stats, nil
 }
 
-// RebuildAll rebuilds each projection in turn (All() when ps is empty),
-// stopping at the first failure.
+// RebuildAll rebuilds the projections (All() when ps is empty) side by side,
+// each as Rebuild does: they own different tables and read the log on their
+// own. It returns the stats of those that finished and the first failure.
 func RebuildAll(ctx context.Context, store events.Store, pool *pgxpool.Pool, ps []Projection, logger *slog.Logger) ([]RebuildStats, error) {
 	if len(ps) == 0 {
 		ps = All()
 	}
-	var out []RebuildStats
-	for _, p := range ps {
-		st, err := Rebuild(ctx, store, pool, p, logger)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, st)
+	stats := make([]RebuildStats, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Go(func() { stats[i], errs[i] = Rebuild(ctx, store, pool, p, logger) })
 	}
-	return out, nil
+	wg.Wait()
+	var out []RebuildStats
+	for i := range ps {
+		if errs[i] == nil {
+			out = append(out, stats[i])
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // replay is the progress of a rebuild, in memory.
@@ -167,7 +181,7 @@ func (r *replay) batch(ctx context.Context, tx pgx.Tx) (int, error) {
 		return 0, err
 	}
 	var s staged
-	if err := stage(&s, r.p, rebuildTables(), evs); err != nil {
+	if err := stage(&s, r.p, rebuildTables(), evs, true); err != nil {
 		return 0, err
 	}
 	if err := send(ctx, tx, &s, r.p, evs); err != nil {
