@@ -25,6 +25,11 @@ type config struct {
 	// own (TELLYOU_DEBUG_ADDR, --debug-addr; host:port). Empty, the default:
 	// no profiling endpoint.
 	DebugAddr string
+	// DevLogin turns on the web client's development sign-in (TELLYOU_DEV_LOGIN:
+	// 1/true or 0/false, default off): POST /v1/dev/token mints a token for
+	// any user name, without a password. For trying TellYou out and for
+	// browser tests only: anyone who reaches the server can then be anyone.
+	DevLogin bool
 
 	SendRate          float64       // TELLYOU_SEND_RATE: sends per second per user, default 50
 	SendBurst         int           // TELLYOU_SEND_BURST: default 100
@@ -87,6 +92,13 @@ func configFromEnv(getenv func(string) string) (config, error) {
 			}
 			*d.dst = parsed
 		}
+	}
+	if v := strings.TrimSpace(getenv("TELLYOU_DEV_LOGIN")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return config{}, fmt.Errorf("TELLYOU_DEV_LOGIN=%q: want 1 or 0 (true or false)", v)
+		}
+		c.DevLogin = on
 	}
 	if err := positiveInts(getenv, map[string]*int{
 		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,

@@ -113,6 +113,7 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"bad bus prefix":  {"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_BUS_PREFIX": "a.b"},
 		"debug no port":   {"TELLYOU_DEBUG_ADDR": "127.0.0.1"},
 		"debug a url":     {"TELLYOU_DEBUG_ADDR": "http://127.0.0.1:6060/"},
+		"bad dev login":   {"TELLYOU_DEV_LOGIN": "maybe"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)
@@ -132,6 +133,20 @@ func TestConfigFromEnvReadsTheDebugAddr(t *testing.T) {
 		if err != nil || c.DebugAddr != addr {
 			t.Errorf("TELLYOU_DEBUG_ADDR=%s: config %q, %v", addr, c.DebugAddr, err)
 		}
+	}
+}
+
+func TestConfigFromEnvReadsDevLogin(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]bool{"": false, "1": true, "true": true, " TRUE ": true, "0": false, "false": false} {
+		c, err := configFromEnv(env(map[string]string{"TELLYOU_DEV_LOGIN": value}))
+		if err != nil || c.DevLogin != want {
+			t.Errorf("TELLYOU_DEV_LOGIN=%q: DevLogin %v, %v; want %v", value, c.DevLogin, err, want)
+		}
+	}
+	_, err := configFromEnv(env(map[string]string{"TELLYOU_DEV_LOGIN": "yes"}))
+	if err == nil || !strings.Contains(err.Error(), "TELLYOU_DEV_LOGIN") {
+		t.Errorf("TELLYOU_DEV_LOGIN=yes: %v, want an error naming the variable", err)
 	}
 }
 

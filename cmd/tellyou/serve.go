@@ -18,6 +18,7 @@ import (
 	"github.com/tellyou/tellyou/handlers/httpapi"
 	"github.com/tellyou/tellyou/handlers/metrics"
 	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/webclient"
 	"github.com/tellyou/tellyou/handlers/ws"
 	"github.com/tellyou/tellyou/projections"
 	"github.com/tellyou/tellyou/readmodels"
@@ -117,8 +118,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
+	// The web client answers / and its files (and dev login when it is on)
+	// in front of the API, which keeps every other path and its JSON 404/405.
+	web, err := webclient.New(webclient.Config{
+		API: api, DevLogin: cfg.DevLogin, Secret: secret, RecallWindow: cfg.RecallWindow, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.DevLogin {
+		logger.Warn("dev login is on: POST " + webclient.DevTokenPath + " signs a token for any user name; never expose this server")
+	}
 	gw, err := gateway.New(gateway.Config{
-		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Logger: logger, API: api,
+		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Logger: logger, API: web,
 		WS: ws.Limits{
 			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,

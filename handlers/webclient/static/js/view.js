@@ -1,0 +1,161 @@
+// Draws the model into the page. Rendering is batched to one pass per frame and
+// rebuilds the session list and the open conversation; the composer is left
+// alone so typing is never disturbed.
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "background") node.style.background = v; // CSSOM: allowed by the page's CSP
+
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+function clock(ms) {
+  const d = new Date(ms);
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return sameDay ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleDateString();
+}
+
+const tickText = { pending: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+const tickTitle = { pending: "Sending", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" };
+
+export class View {
+  constructor(chat) {
+    this.chat = chat;
+    this.scheduled = false;
+    this.keepOffset = false;
+    this.stickToBottom = true;
+    this.toastTimer = null;
+    this.renderedSession = null;
+    $("messages-scroll").addEventListener("scroll", () => this.onScroll());
+    $("load-older").addEventListener("click", () => this.loadOlder());
+  }
+
+  /** update asks for one render in the next frame. */
+  update() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.render();
+    });
+  }
+
+  notice(text) {
+    const t = $("toast");
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
+  }
+
+  status(state, text) {
+    const s = $("conn-status");
+    s.dataset.state = state;
+    s.textContent = text;
+  }
+
+  render() {
+    this.renderSessions();
+    this.renderConversation();
+  }
+
+  renderSessions() {
+    const chat = this.chat;
+    const items = chat.sortedSessions().map((s) => {
+      const last = s.lastMessage;
+      const preview = last ? (last.recalled ? "Message recalled" : `${last.senderId === chat.me ? "You: " : ""}${last.content}`)
+        : s.draft ? "New conversation" : "No messages yet";
+      const name = chat.title(s);
+      return el("li", { class: "session", "data-session-id": s.id, "aria-current": s.id === chat.openId ? "true" : "false",
+        onclick: () => chat.open(s.id) },
+        el("span", { class: "avatar", background: colour(name) }, (name[0] ?? "?")),
+        el("div", { class: "body" },
+          el("div", { class: "top" }, el("span", { class: "name" }, name), s.activity ? el("span", { class: "when" }, clock(s.activity)) : null),
+          el("span", { class: "preview" }, preview)),
+        s.unread > 0 ? el("span", { class: "badge", "aria-label": `${s.unread} unread` }, String(s.unread)) : null);
+    });
+    $("sessions").replaceChildren(...items);
+  }
+
+  renderConversation() {
+    const chat = this.chat;
+    const s = chat.current;
+    const box = $("messages-scroll");
+    $("empty-hint").hidden = !!s && (s.messages.size > 0 || s.pending.size > 0);
+    $("composer-text").disabled = !s;
+    $("send").disabled = !s;
+    if (!s) return;
+    $("empty-hint").textContent = s.draft ? `Say hello to ${chat.title(s)}.` : "No messages yet.";
+    $("conv-title").textContent = chat.title(s);
+    $("conv-sub").textContent = s.kind === "group" ? `${s.members.length} members: ${s.members.join(", ")}` : "Direct chat";
+    const typing = chat.typingUsers(s);
+    $("typing").textContent = typing.length ? `${typing.join(" and ")} ${typing.length > 1 ? "are" : "is"} typing…` : "";
+    $("load-older").hidden = !chat.hasOlder(s);
+
+    const switched = this.renderedSession !== s.id;
+    this.renderedSession = s.id;
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    const oldHeight = box.scrollHeight;
+    const oldTop = box.scrollTop;
+    $("messages").replaceChildren(...chat.timeline(s).map((m) => this.messageItem(s, m)));
+    if (this.keepOffset && !switched) {
+      box.scrollTop = box.scrollHeight - oldHeight + oldTop;
+    } else if (switched || atBottom || this.stickToBottom) {
+      box.scrollTop = box.scrollHeight;
+    }
+    this.keepOffset = false;
+    this.stickToBottom = false;
+  }
+
+  messageItem(s, m) {
+    const chat = this.chat;
+    const own = m.senderId === chat.me;
+    const status = own ? chat.tickStatus(s, m) : null;
+    const text = m.recalled
+      ? el("p", { class: "text recalled" }, own ? "You recalled this message" : "Message recalled")
+      : el("p", { class: "text" }, m.content);
+    const meta = el("span", { class: "meta" },
+      own && chat.canRecall(m) ? el("button", { class: "recall", type: "button", onclick: () => chat.recall(s, m) }, "Recall") : null,
+      status === "failed" ? el("button", { class: "recall retry", type: "button", title: m.error, onclick: () => chat.retry(s, m.clientMessageId) }, "Retry") : null,
+      el("time", {}, clock(m.adjustedTimestamp ?? m.clientTimestamp)),
+      own ? el("span", { class: "ticks", "data-status": status, title: tickTitle[status] }, tickText[status]) : null);
+    return el("li", { class: `msg${own ? " own" : ""}`, "data-seq": m.seq, "data-client-message-id": m.clientMessageId },
+      el("div", { class: "bubble" },
+        !own && s.kind === "group" ? el("span", { class: "sender" }, m.senderId) : null,
+        text, meta));
+  }
+
+  onScroll() {
+    if ($("messages-scroll").scrollTop < 40) this.loadOlder();
+  }
+
+  async loadOlder() {
+    const s = this.chat.current;
+    if (!s || s.loadingOlder || !this.chat.hasOlder(s)) return;
+    this.keepOffset = true;
+    try {
+      await this.chat.loadOlder(s);
+    } catch (err) {
+      this.notice(`Could not load older messages: ${err.message}`);
+    }
+  }
+
+  /** sent keeps the view at the newest message after the user sends. */
+  sent() { this.stickToBottom = true; }
+}
+
+/** colour picks a stable avatar colour for a name. */
+function colour(name) {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
+  return `hsl(${h} 55% 48%)`;
+}
