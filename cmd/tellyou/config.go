@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tellyou/tellyou/handlers/feedbus"
 )
 
 // config is the server's configuration, read from TELLYOU_* environment
@@ -30,6 +32,13 @@ type config struct {
 	// any user name, without a password. For trying TellYou out and for
 	// browser tests only: anyone who reaches the server can then be anyone.
 	DevLogin bool
+	// WSCompression negotiates permessage-deflate with WebSocket clients that
+	// offer it (TELLYOU_WS_COMPRESSION: 1/true or 0/false, default on).
+	WSCompression bool
+	// FeedTopic is the analytics feed's topic and NATS subject
+	// (TELLYOU_FEED_TOPIC, e.g. tellyou.feed); empty, the default: no feed.
+	// It needs the NATS bus (TELLYOU_BUS=nats://...).
+	FeedTopic string
 
 	SendRate          float64       // TELLYOU_SEND_RATE: sends per second per user, default 50
 	SendBurst         int           // TELLYOU_SEND_BURST: default 100
@@ -58,6 +67,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		RecallWindow: 2 * time.Minute,
 		LogFormat:    "text",
 
+		WSCompression: true,
+
 		SendRate:          50,
 		SendBurst:         100,
 		MaxFrameBytes:     64 << 10,
@@ -80,6 +91,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	setString("TELLYOU_BUS_PREFIX", &c.BusPrefix)
 	setString("TELLYOU_LOG_FORMAT", &c.LogFormat)
 	setString("TELLYOU_DEBUG_ADDR", &c.DebugAddr)
+	setString("TELLYOU_FEED_TOPIC", &c.FeedTopic)
 	c.JWTSecret = getenv("TELLYOU_JWT_SECRET")
 	for _, d := range []struct {
 		name string
@@ -93,12 +105,14 @@ func configFromEnv(getenv func(string) string) (config, error) {
 			*d.dst = parsed
 		}
 	}
-	if v := strings.TrimSpace(getenv("TELLYOU_DEV_LOGIN")); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			return config{}, fmt.Errorf("TELLYOU_DEV_LOGIN=%q: want 1 or 0 (true or false)", v)
+	for name, dst := range map[string]*bool{"TELLYOU_DEV_LOGIN": &c.DevLogin, "TELLYOU_WS_COMPRESSION": &c.WSCompression} {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return config{}, fmt.Errorf("%s=%q: want 1 or 0 (true or false)", name, v)
+			}
+			*dst = on
 		}
-		c.DevLogin = on
 	}
 	if err := positiveInts(getenv, map[string]*int{
 		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
@@ -127,6 +141,14 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	if c.Bus != "memory" && !strings.HasPrefix(c.Bus, "nats://") {
 		return config{}, fmt.Errorf("TELLYOU_BUS=%q: want memory or a nats:// URL", c.Bus)
+	}
+	if c.FeedTopic != "" {
+		if !strings.HasPrefix(c.Bus, "nats://") {
+			return config{}, fmt.Errorf("TELLYOU_FEED_TOPIC=%q: the analytics feed needs TELLYOU_BUS=nats://...", c.FeedTopic)
+		}
+		if err := feedbus.ValidateTopic(c.FeedTopic); err != nil {
+			return config{}, fmt.Errorf("TELLYOU_FEED_TOPIC: %w", err)
+		}
 	}
 	if !busPrefixPattern.MatchString(c.BusPrefix) {
 		return config{}, fmt.Errorf("TELLYOU_BUS_PREFIX=%q: want 1-64 letters, digits, _ or -", c.BusPrefix)

@@ -114,6 +114,9 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"debug no port":   {"TELLYOU_DEBUG_ADDR": "127.0.0.1"},
 		"debug a url":     {"TELLYOU_DEBUG_ADDR": "http://127.0.0.1:6060/"},
 		"bad dev login":   {"TELLYOU_DEV_LOGIN": "maybe"},
+		"bad compression": {"TELLYOU_WS_COMPRESSION": "zip"},
+		"feed, no nats":   {"TELLYOU_FEED_TOPIC": "tellyou.feed"},
+		"bad feed topic":  {"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_FEED_TOPIC": "tellyou feed"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)
@@ -121,7 +124,7 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 	}
 	c, err := configFromEnv(env(nil))
 	if err != nil || c.Addr != "127.0.0.1:8080" || c.DatabaseURL != defaultDatabaseURL || c.RecallWindow != 2*time.Minute ||
-		c.Bus != "memory" || c.BusPrefix != "tellyou" || c.DebugAddr != "" {
+		c.Bus != "memory" || c.BusPrefix != "tellyou" || c.DebugAddr != "" || !c.WSCompression || c.FeedTopic != "" {
 		t.Fatalf("defaults = %+v, %v", c, err)
 	}
 }
@@ -198,5 +201,14 @@ func TestPoolSettingsInTheURLReachThePoolNotTheServer(t *testing.T) {
 	defer pool.Close()
 	if got := pool.Config().MaxConns; got != 7 {
 		t.Fatalf("pool MaxConns = %d, want 7 from the URL", got)
+	}
+}
+
+func TestConfigFromEnvReadsCompressionAndFeed(t *testing.T) {
+	t.Parallel()
+	c, err := configFromEnv(env(map[string]string{"TELLYOU_WS_COMPRESSION": "0",
+		"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_FEED_TOPIC": "tellyou.feed"}))
+	if err != nil || c.WSCompression || c.FeedTopic != "tellyou.feed" {
+		t.Fatalf("config %+v, %v; want compression off and the feed on tellyou.feed", c, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/feedbus"
 	"github.com/tellyou/tellyou/handlers/gateway"
 	"github.com/tellyou/tellyou/handlers/httpapi"
 	"github.com/tellyou/tellyou/handlers/metrics"
@@ -74,15 +75,23 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	policy := domain.DefaultPolicy()
 	policy.MaxClockSkew, policy.RecallWindow = cfg.MaxClockSkew, cfg.RecallWindow
 	rm := readmodels.New(eng.Pool)
-	cmds, err := handlers.NewCommands(handlers.Config{Store: eng.Store, History: rm, Policy: policy})
-	if err != nil {
-		return err
-	}
-	queries, err := handlers.NewQueries(cmds, rm, eng.Store)
-	if err != nil {
-		return err
-	}
 	m := metrics.New()
+	// Commands and queries reach the log through a decorator that times
+	// appends and reads; projections, the push follower, the feed and
+	// readiness use the store directly (their reads are long-running
+	// subscriptions, or the scrape itself).
+	store, err := metrics.NewInstrumentedStore(eng.Store, m)
+	if err != nil {
+		return err
+	}
+	cmds, err := handlers.NewCommands(handlers.Config{Store: store, History: rm, Policy: policy})
+	if err != nil {
+		return err
+	}
+	queries, err := handlers.NewQueries(cmds, rm, store)
+	if err != nil {
+		return err
+	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Pool: eng.Pool, Logger: logger,
 		// A projection that a database outage stopped resumes within seconds
 		// of the database's return, however long it was gone.
@@ -110,6 +119,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bus != nil {
 		defer bus.Close()
 	}
+	feed, feedRelay, err := openFeed(ctx, cfg, eng, logger)
+	if err != nil {
+		return err
+	}
+	if feed != nil {
+		defer feed.Close()
+	}
 	pushOpts.RedeliveryTimeout, pushOpts.MaxRedeliveries, pushOpts.DeadLetters = cfg.RedeliveryTimeout, cfg.MaxRedeliveries, deadLetters
 	ready := newReadiness(eng.Store, runner, 10*time.Second, time.Now)
 	api, err := httpapi.New(httpapi.Config{
@@ -134,6 +150,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		WS: ws.Limits{
 			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
+			DisableCompression: !cfg.WSCompression,
 		},
 		Push: pushOpts, PubSub: bus,
 	})
@@ -154,6 +171,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 			logger.Error("projection runner stopped", "err", err)
 		}
 	}()
+	if feedRelay != nil {
+		// Every node runs the relay; the one holding its lease publishes.
+		wg.Go(func() { _ = feedRelay.Run(runCtx) }) // failures are logged and retried inside
+	}
 	gwErr := make(chan error, 1)
 	go func() {
 		defer wg.Done()
@@ -213,6 +234,25 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	logger.Info("tellyou stopped")
 	return err
+}
+
+// openFeed opens the analytics feed (its JetStream stream and the relay that
+// publishes the log on it) when cfg.FeedTopic is set; nils otherwise.
+func openFeed(ctx context.Context, cfg config, eng *engine, logger *slog.Logger) (*feedbus.NATSFeed, *feedbus.Relay, error) {
+	if cfg.FeedTopic == "" {
+		return nil, nil, nil
+	}
+	feed, err := feedbus.OpenNATS(ctx, feedbus.NATSConfig{URL: cfg.Bus, Topic: cfg.FeedTopic, Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open analytics feed: %w", err)
+	}
+	relay, err := feedbus.NewRelay(feedbus.RelayConfig{Store: eng.Store, Pool: eng.Pool,
+		Publisher: feed.Publisher(), Topic: cfg.FeedTopic, Logger: logger})
+	if err != nil {
+		_ = feed.Close()
+		return nil, nil, fmt.Errorf("analytics feed relay: %w", err)
+	}
+	return feed, relay, nil
 }
 
 // openBus returns the bus between nodes that cfg.Bus names, with the push

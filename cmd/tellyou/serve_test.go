@@ -40,6 +40,13 @@ func startNodeWith(t *testing.T, databaseURL, secret string) *node {
 	if secret != "" {
 		vars["TELLYOU_JWT_SECRET"] = secret
 	}
+	return startNodeEnv(t, vars)
+}
+
+// startNodeEnv runs serve configured by vars.
+func startNodeEnv(t *testing.T, vars map[string]string) *node {
+	t.Helper()
+	secret := vars["TELLYOU_JWT_SECRET"]
 	cfg, err := configFromEnv(env(vars))
 	if err != nil {
 		t.Fatal(err)

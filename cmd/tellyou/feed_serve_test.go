@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/handlers/feedbus"
+)
+
+// With TELLYOU_FEED_TOPIC set, serve publishes the log on the NATS bus: a
+// consumer of the topic gets a message sent over the WebSocket, as the feed's
+// JSON.
+func TestServePublishesTheFeedOnNATS(t *testing.T) {
+	t.Parallel()
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	id := hex.EncodeToString(suffix)
+	prefix, topic := "servefeed_"+id, "servefeed"+id+".feed"
+	t.Cleanup(func() { deleteNATSStreams(t, prefix+"_events", feedbus.StreamName(topic)) })
+	n := startNodeEnv(t, map[string]string{
+		"TELLYOU_DATABASE_URL": pgtest.NewDatabase(t), "TELLYOU_JWT_SECRET": "serve-test-secret-0123456789abcdef",
+		"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_BUS_PREFIX": prefix, "TELLYOU_FEED_TOPIC": topic,
+	})
+	ann := n.dial(t, "ann")
+	writeFrame(t, ann, `{"type":"send","id":"s1","toUserId":"bob","messageType":1,"content":"for the analysts","clientMessageId":"c1"}`)
+	ack := readUntil(t, ann, "sendAck")
+
+	sub, err := feedbus.NewNATSSubscriber(feedbus.NATSSubscriberConfig{URL: "nats://127.0.0.1:4222", Topic: topic, Durable: "servetest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	msgs, err := sub.Subscribe(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no MessageSent on the feed within 60s")
+		case m := <-msgs:
+			ev, err := feedbus.ReadMessage(m)
+			m.Ack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != events.TypeMessageSent {
+				continue
+			}
+			var data struct {
+				Content string `json:"content"`
+				Seq     int64  `json:"seq"`
+			}
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			if ev.StreamID != ack["sessionId"] || data.Content != "for the analysts" || data.Seq != 1 {
+				t.Fatalf("feed carried %s %s seq %d %q, want the message just sent", ev.Type, ev.StreamID, data.Seq, data.Content)
+			}
+			return
+		}
+	}
+}
+
+// deleteNATSStreams removes a test's streams from the NATS server.
+func deleteNATSStreams(t *testing.T, streams ...string) {
+	nc, err := nats.Connect("nats://127.0.0.1:4222")
+	if err != nil {
+		t.Errorf("connect to NATS to delete the test streams: %v", err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range streams {
+		if err := js.DeleteStream(ctx, s); err != nil {
+			t.Errorf("delete stream %s: %v", s, err)
+		}
+	}
+}
