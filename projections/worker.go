@@ -8,9 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/projections/lease"
 )
 
 // worker runs one projection of a Runner.
@@ -32,7 +31,7 @@ type worker struct {
 }
 
 // run runs the projection until ctx ends: at once, or with leases while it
-// holds the lease.
+// holds the lease (see projections/lease).
 func (w *worker) run(ctx context.Context) {
 	if !w.cfg.Leases {
 		w.setLeader(true)
@@ -40,71 +39,26 @@ func (w *worker) run(ctx context.Context) {
 		w.project(ctx)
 		return
 	}
-	for ctx.Err() == nil {
-		l := w.acquire(ctx)
-		if l == nil {
-			return
-		}
-		w.cfg.Logger.Info("projection lease taken", "projection", w.p.Name())
-		w.setLeader(true)
-		leaseCtx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			l.keep(leaseCtx, w.cfg.LeaseRetry, func(err error) {
-				w.cfg.Logger.Warn("projection lease lost", "projection", w.p.Name(), "error", err)
-				cancel()
-			})
-		})
-		w.project(leaseCtx)
-		cancel()
-		wg.Wait()
-		l.release()
-		w.setLeader(false)
-	}
-}
-
-// acquire waits until it holds the projection's lease, trying every
-// LeaseRetry and meanwhile keeping Position at the stored checkpoint; nil
-// when ctx ended first.
-func (w *worker) acquire(ctx context.Context) *lease {
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			_ = conn.Close(context.Background())
-		}
-	}()
-	for {
-		var err error
-		if conn == nil {
-			conn, err = pgx.ConnectConfig(ctx, w.cfg.Pool.Config().ConnConfig.Copy())
-			if err != nil {
-				conn = nil
-			}
-		}
-		if err == nil {
-			var held bool
-			if held, err = tryLease(ctx, conn, w.p.Name()); err == nil && held {
-				l := &lease{conn: conn}
-				conn = nil
-				return l
-			}
-		}
-		if err != nil && ctx.Err() == nil {
+	lease.Hold(ctx, lease.Config{
+		Pool: w.cfg.Pool, Key: "tellyou.projection.lease:" + w.p.Name(), Retry: w.cfg.LeaseRetry,
+		Taken: func() {
+			w.cfg.Logger.Info("projection lease taken", "projection", w.p.Name())
+			w.setLeader(true)
+		},
+		Lost: func(err error) {
+			w.cfg.Logger.Warn("projection lease lost", "projection", w.p.Name(), "error", err)
+		},
+		Released: func() { w.setLeader(false) },
+		Unavailable: func(err error) {
 			w.cfg.Logger.Warn("projection lease unavailable", "projection", w.p.Name(), "error", err)
-			if conn != nil {
-				_ = conn.Close(context.Background())
-				conn = nil
+		},
+		// A standby keeps Position at the stored checkpoint.
+		Waiting: func(ctx context.Context) {
+			if pos, err := readCheckpoint(ctx, w.cfg.Pool, w.p.Name()); err == nil {
+				w.setPosition(pos)
 			}
-		}
-		if pos, err := readCheckpoint(ctx, w.cfg.Pool, w.p.Name()); err == nil {
-			w.setPosition(pos)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(w.cfg.LeaseRetry):
-		}
-	}
+		},
+	}, w.project)
 }
 
 func (w *worker) setLeader(leader bool) {

@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/handlers/feedbus"
 )
 
@@ -25,7 +23,7 @@ func TestServePublishesTheFeedOnNATS(t *testing.T) {
 	_, _ = rand.Read(suffix)
 	id := hex.EncodeToString(suffix)
 	prefix, topic := "servefeed_"+id, "servefeed"+id+".feed"
-	t.Cleanup(func() { deleteNATSStreams(t, prefix+"_events", feedbus.StreamName(topic)) })
+	t.Cleanup(func() { servertest.DeleteNATSStreams(t, prefix+"_events", feedbus.StreamName(topic)) })
 	n := startNodeEnv(t, map[string]string{
 		"TELLYOU_DATABASE_URL": pgtest.NewDatabase(t), "TELLYOU_JWT_SECRET": "serve-test-secret-0123456789abcdef",
 		"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_BUS_PREFIX": prefix, "TELLYOU_FEED_TOPIC": topic,
@@ -69,28 +67,6 @@ func TestServePublishesTheFeedOnNATS(t *testing.T) {
 				t.Fatalf("feed carried %s %s seq %d %q, want the message just sent", ev.Type, ev.StreamID, data.Seq, data.Content)
 			}
 			return
-		}
-	}
-}
-
-// deleteNATSStreams removes a test's streams from the NATS server.
-func deleteNATSStreams(t *testing.T, streams ...string) {
-	nc, err := nats.Connect("nats://127.0.0.1:4222")
-	if err != nil {
-		t.Errorf("connect to NATS to delete the test streams: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, s := range streams {
-		if err := js.DeleteStream(ctx, s); err != nil {
-			t.Errorf("delete stream %s: %v", s, err)
 		}
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/projections/lease"
 )
 
 // Log is what a Relay needs of the event store.
@@ -146,77 +146,34 @@ func (r *Relay) Status() RelayStatus {
 	return r.status
 }
 
-// Run publishes the feed while it holds the lease, and competes for the
-// lease otherwise, until ctx ends; then it releases the lease and returns
-// nil. A second concurrent Run returns an error at once.
+// Run publishes the feed while it holds the lease (see projections/lease),
+// and competes for the lease otherwise, until ctx ends; then it releases the
+// lease and returns nil. A second concurrent Run returns an error at once.
 func (r *Relay) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("feed relay already running")
 	}
 	defer r.running.Store(false)
-	for ctx.Err() == nil {
-		l := r.acquire(ctx)
-		if l == nil {
-			return nil
-		}
-		r.cfg.Logger.Info("feed relay lease taken", "relay", r.cfg.Name, "topic", r.cfg.Topic)
-		r.setLeader(true)
-		leaseCtx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			l.keep(leaseCtx, r.cfg.LeaseRetry, func(err error) {
-				r.cfg.Logger.Warn("feed relay lease lost", "relay", r.cfg.Name, "err", err)
-				cancel()
-			})
-		})
-		r.publish(leaseCtx)
-		cancel()
-		wg.Wait()
-		l.release()
-		r.setLeader(false)
-	}
+	lease.Hold(ctx, lease.Config{
+		// A namespace of its own: a relay and a projection never share a lease.
+		Pool: r.cfg.Pool, Key: "tellyou.feed.lease:" + r.cfg.Name, Retry: r.cfg.LeaseRetry,
+		Taken: func() {
+			r.cfg.Logger.Info("feed relay lease taken", "relay", r.cfg.Name, "topic", r.cfg.Topic)
+			r.setLeader(true)
+		},
+		Lost: func(err error) {
+			r.cfg.Logger.Warn("feed relay lease lost", "relay", r.cfg.Name, "err", err)
+		},
+		Released:    func() { r.setLeader(false) },
+		Unavailable: func(err error) { r.fail(fmt.Errorf("feed lease unavailable: %w", err)) },
+		// A standby keeps Status().Position at the stored checkpoint.
+		Waiting: func(ctx context.Context) {
+			if pos, err := ReadCheckpoint(ctx, r.cfg.Pool, r.cfg.Name); err == nil {
+				r.setPosition(pos)
+			}
+		},
+	}, r.publish)
 	return nil
-}
-
-// acquire waits until it holds the lease, trying every LeaseRetry and
-// meanwhile keeping Status().Position at the stored checkpoint; nil when ctx
-// ended first.
-func (r *Relay) acquire(ctx context.Context) *lease {
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			_ = conn.Close(context.Background())
-		}
-	}()
-	for {
-		var err error
-		if conn == nil {
-			if conn, err = pgx.ConnectConfig(ctx, r.cfg.Pool.Config().ConnConfig.Copy()); err != nil {
-				conn = nil
-			}
-		}
-		if err == nil {
-			var held bool
-			if held, err = tryLease(ctx, conn, r.cfg.Name); err == nil && held {
-				l := &lease{conn: conn}
-				conn = nil
-				return l
-			}
-		}
-		if err != nil && ctx.Err() == nil {
-			r.fail(fmt.Errorf("feed lease unavailable: %w", err))
-			if conn != nil {
-				_ = conn.Close(context.Background())
-				conn = nil
-			}
-		}
-		if pos, err := ReadCheckpoint(ctx, r.cfg.Pool, r.cfg.Name); err == nil {
-			r.setPosition(pos)
-		}
-		if !sleep(ctx, r.cfg.LeaseRetry) {
-			return nil
-		}
-	}
 }
 
 // publish follows the log from the stored checkpoint and publishes it until

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/projections"
 )
@@ -35,7 +34,7 @@ func TestTwoNodesChatAndSurviveOneDying(t *testing.T) {
 	}
 	start := time.Now()
 	prefix := "mntest_" + randomHex(6)
-	t.Cleanup(func() { deleteStream(t, prefix) })
+	t.Cleanup(func() { servertest.DeleteNATSStreams(t, prefix+"_events") })
 	dbURL := pgtest.NewDatabase(t)
 	env := []string{"TELLYOU_DATABASE_URL=" + dbURL, "TELLYOU_BUS=nats://127.0.0.1:4222", "TELLYOU_BUS_PREFIX=" + prefix,
 		"TELLYOU_REDELIVERY_TIMEOUT=3s", "TELLYOU_SEND_RATE=1000", "TELLYOU_SEND_BURST=1000"}
@@ -251,22 +250,3 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// deleteStream removes the test's stream from the NATS server.
-func deleteStream(t *testing.T, prefix string) {
-	nc, err := nats.Connect("nats://127.0.0.1:4222")
-	if err != nil {
-		t.Errorf("connect to NATS to delete the test stream: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := js.DeleteStream(ctx, prefix+"_events"); err != nil {
-		t.Errorf("delete stream %s_events: %v", prefix, err)
-	}
-}
