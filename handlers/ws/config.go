@@ -19,6 +19,7 @@ type Limits struct {
 	MaxFrameBytes int64
 	// QueueSize bounds the frames waiting to be written to one connection
 	// (default 256); a connection whose queue is full is closed with 1013.
+	// The queue takes memory for what it holds, not for its bound.
 	QueueSize int
 	// WriteTimeout bounds the writing of one frame (default 10 s); a
 	// connection that cannot take a frame in that time is dropped.
@@ -47,9 +48,11 @@ type Limits struct {
 	// node do: MaxConnsPerUser × FrameRate frames per second besides sends.
 	MaxConnsPerUser int
 	// PingInterval is how often the server pings an open connection (default
-	// 30 s); a client that does not answer within PingTimeout (default 20 s)
-	// is dropped, so a half-open connection does not linger until its token
-	// expires.
+	// 30 s): one interval after it opened, then one interval after each pong.
+	// A client that does not answer within PingTimeout (default 20 s) is
+	// dropped, so a half-open connection does not linger until its token
+	// expires. One goroutine per Handler keeps the schedule for all of its
+	// connections.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 	// DisableCompression turns permessage-deflate (RFC 7692) off. By

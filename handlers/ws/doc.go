@@ -11,10 +11,16 @@
 //
 // Each connection has one reader, which handles the client's frames one at a
 // time in the order they arrive (so a device's sends get seqs in the order it
-// sent them), and one writer, which writes the frames of a bounded queue with a
-// write timeout. Answers and pushes share the queue; nothing ever waits for
-// room in it: a connection whose queue is full is closed with 1013
+// sent them), and a writer, which writes the frames of a bounded queue in
+// order with a write timeout. Answers and pushes share the queue; nothing ever
+// waits for room in it: a connection whose queue is full is closed with 1013
 // (StatusTryAgainLater, "too slow: reconnect and sync") and re-syncs.
+//
+// An idle connection costs one goroutine, blocked in a read on a small stack,
+// and a few KiB of state: the writer goroutine runs only while the queue holds
+// frames, the queue grows with what it holds, one goroutine per handler pings
+// every connection (see Limits.PingInterval), and the socket's read and write
+// buffers are small or borrowed per frame (see readBufferSize).
 //
 // Frames are limited twice, each answered rate_limited over its limit and
 // never closing the connection: a user's well-formed sends, across the user's

@@ -16,6 +16,10 @@ import (
 type Handler struct {
 	cfg   Config
 	users *userSlots
+	// pings pings the open connections.
+	pings *pingSchedule
+	// frameBuffers lends the connections' writers their buffers.
+	frameBuffers *sync.Pool
 
 	// base is the parent of every frame's context; it ends only when Shutdown
 	// gives up waiting.
@@ -25,7 +29,8 @@ type Handler struct {
 	mu       sync.Mutex
 	shutdown bool
 	conns    map[*conn]struct{}
-	// wg counts the connections being served (each one's ServeHTTP).
+	// wg counts the connections being served, from the ServeHTTP that
+	// accepts one until its reader has finished with it.
 	wg sync.WaitGroup
 }
 
@@ -37,19 +42,23 @@ func New(cfg Config) (*Handler, error) {
 	}
 	base, abort := context.WithCancel(context.Background())
 	return &Handler{
-		cfg:   cfg,
-		users: newUserSlots(cfg.Limits),
-		base:  base,
-		abort: abort,
-		conns: make(map[*conn]struct{}),
+		cfg:          cfg,
+		users:        newUserSlots(cfg.Limits),
+		pings:        newPingSchedule(cfg.Limits.PingInterval, (*conn).ping),
+		frameBuffers: newFrameBufferPool(),
+		base:         base,
+		abort:        abort,
+		conns:        make(map[*conn]struct{}),
 	}, nil
 }
 
-// ServeHTTP authenticates the request, upgrades it and serves the connection
-// until it closes. Refusals before the upgrade are JSON errors: 405 for a
-// method other than GET, 401 for a missing or bad token, 503 once Shutdown has
-// begun, 429 rate_limited when the user already holds Limits.MaxConnsPerUser
-// connections to this node.
+// ServeHTTP authenticates the request, upgrades it and hands the connection
+// to its reader (see conn.readNext), which serves it until it closes;
+// ServeHTTP returns once the connection is open, so that net/http's goroutine and the
+// request's state do not stay behind for the connection's life. Refusals
+// before the upgrade are JSON errors: 405 for a method other than GET, 401 for
+// a missing or bad token, 503 once Shutdown has begun, 429 rate_limited when
+// the user already holds Limits.MaxConnsPerUser connections to this node.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -65,28 +74,47 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusServiceUnavailable, wire.CodeUnavailable, "the server is shutting down; reconnect")
 		return
 	}
-	defer h.wg.Done()
+	c, ok := h.open(w, r, p)
+	if !ok {
+		h.wg.Done()
+		return
+	}
+	go c.readNext()
+}
+
+// closed releases what a connection held in the handler once it has
+// closed, its goroutines done.
+func (h *Handler) closed(c *conn) {
+	h.untrack(c)
+	h.users.release(c.user.UserID)
+	h.wg.Done()
+}
+
+// open takes a connection slot for the user, upgrades the request and
+// registers the connection; false when the request was refused or the upgrade
+// failed (the client has had its answer).
+func (h *Handler) open(w http.ResponseWriter, r *http.Request, p auth.Principal) (*conn, bool) {
 	sends, ok := h.users.acquire(p.UserID)
 	if !ok {
 		h.cfg.Metrics.RateLimited.Inc()
 		writeHTTPError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections for this user")
-		return
+		return nil, false
 	}
-	// Released once serve has returned: the connection is closed by then.
-	defer h.users.release(p.UserID)
-	wsc, err := websocket.Accept(w, r, h.acceptOptions())
+	wsc, err := websocket.Accept(smallBufferHijacker{ResponseWriter: w, frameBuffers: h.frameBuffers}, r, h.acceptOptions())
 	if err != nil {
+		h.users.release(p.UserID)
 		h.cfg.Logger.Debug("websocket upgrade failed", "user", p.UserID, "err", err)
-		return // Accept has answered
+		return nil, false // Accept has answered
 	}
 	wsc.SetReadLimit(h.cfg.Limits.MaxFrameBytes)
 	c := newConn(h, wsc, p, sends)
 	if !h.track(c) {
+		h.users.release(p.UserID)
 		_ = wsc.Close(websocket.StatusGoingAway, closeShutdown)
-		return
+		return nil, false
 	}
-	defer h.untrack(c)
-	c.serve()
+	c.open()
+	return c, true
 }
 
 // acceptOptions are the upgrade's options: see Limits.DisableCompression.
@@ -158,6 +186,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		h.pings.wait()
 		return nil
 	case <-ctx.Done():
 		h.abort()
@@ -165,6 +194,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 			_ = c.ws.CloseNow()
 		}
 		<-done
+		h.pings.wait()
 		return ctx.Err()
 	}
 }

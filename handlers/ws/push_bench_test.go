@@ -1,0 +1,185 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/metrics"
+	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/wire"
+	"github.com/tellyou/tellyou/handlers/ws"
+)
+
+type membersFunc func(ctx context.Context, sessionID string) ([]string, error)
+
+func (f membersFunc) Members(ctx context.Context, sessionID string) ([]string, error) {
+	return f(ctx, sessionID)
+}
+
+// BenchmarkPushWritePath measures pushes from the hub to real WebSocket
+// clients over loopback: the hub encodes each message once and enqueues it on
+// every member's connection, whose writer puts it on the socket; clients read
+// and count. One op is one message; deliveries/s counts frames the clients
+// read. The publisher stays at most pushWindow messages ahead of the slowest
+// client, below the queue size, so no connection is closed as slow.
+func BenchmarkPushWritePath(b *testing.B) {
+	for _, tc := range []struct{ conns, content int }{{10, 20}, {100, 20}, {500, 20}, {100, 8 << 10}} {
+		b.Run(fmt.Sprintf("connections=%d/content=%d", tc.conns, tc.content), func(b *testing.B) {
+			benchmarkPushWritePath(b, tc.conns, strings.Repeat("x", tc.content))
+		})
+	}
+}
+
+const pushWindow = 128
+
+func benchmarkPushWritePath(b *testing.B, conns int, content string) {
+	members := make([]string, conns+1)
+	members[0] = "ann" // the sender, not connected
+	for i := 1; i <= conns; i++ {
+		members[i] = fmt.Sprintf("member%03d", i)
+	}
+	bus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
+	defer bus.Close()
+	m := metrics.New()
+	logger := slog.New(slog.DiscardHandler)
+	hub, err := push.NewHub(push.HubConfig{Subscriber: bus, Publisher: bus, Metrics: m, Logger: logger,
+		Options: push.Options{RedeliveryTimeout: time.Hour},
+		Members: membersFunc(func(context.Context, string) ([]string, error) { return members, nil })})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := ws.New(ws.Config{Commands: &handlers.Commands{}, Queries: &handlers.Queries{}, Hub: hub, Secret: secret,
+		Metrics: m, Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- hub.Run(ctx) }()
+	<-hub.Ready()
+	srv := httptest.NewServer(h)
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := h.Shutdown(sctx); err != nil {
+			b.Error(err)
+		}
+		srv.Close()
+		cancel()
+		if err := <-hubDone; err != nil {
+			b.Error(err)
+		}
+	}()
+
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1/ws?token="
+	received := make([]atomic.Int64, conns)
+	var readers sync.WaitGroup
+	clients := make([]*websocket.Conn, 0, conns)
+	defer func() {
+		for _, c := range clients {
+			_ = c.CloseNow()
+		}
+		readers.Wait()
+	}()
+	for i, user := range members[1:] {
+		tok, err := auth.Mint(secret, auth.Principal{UserID: user}, time.Now(), time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, _, err := websocket.Dial(dctx, url+tok, nil)
+		dcancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.SetReadLimit(1 << 20)
+		clients = append(clients, c)
+		readers.Go(func() {
+			for {
+				if _, _, err := c.Read(context.Background()); err != nil {
+					return
+				}
+				received[i].Add(1)
+			}
+		})
+	}
+	waitAll := func(want int64) {
+		deadline := time.Now().Add(30 * time.Second)
+		for i := range received {
+			for received[i].Load() < want {
+				if time.Now().After(deadline) {
+					b.Fatalf("client %d read %d frames after 30s, want %d", i, received[i].Load(), want)
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}
+
+	// Clients are pushed to once the server has registered their connections.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var g dto.Metric
+		if err := m.ConnectedClients.Write(&g); err != nil {
+			b.Fatal(err)
+		}
+		if int(g.GetGauge().GetValue()) == conns {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%v of %d connections registered after 30s", g.GetGauge().GetValue(), conns)
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	sessionID := "g:" + uuid.NewString()
+	msgs := make([]*message.Message, b.N)
+	for i := range msgs {
+		msgs[i] = pushedMessage(b, sessionID, int64(i+1), content)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i, msg := range msgs {
+		if i >= pushWindow && i%(pushWindow/2) == 0 {
+			waitAll(int64(i - pushWindow/2))
+		}
+		if err := bus.Publish(push.DefaultEventsTopic, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitAll(int64(b.N))
+	b.StopTimer()
+	b.ReportMetric(float64(conns*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// pushedMessage is a MessageSent from ann as the log follower publishes it.
+func pushedMessage(b *testing.B, sessionID string, seq int64, content string) *message.Message {
+	d, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()},
+		Payload: events.MessageSent{SessionID: sessionID, MessageID: uuid.NewString(), Seq: seq, SenderID: "ann",
+			MessageType: 1, Content: content, ClientMessageID: fmt.Sprint("c", seq)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := json.Marshal(wire.NewAuditEvent(events.RecordedEvent{StreamID: sessionID, Version: seq,
+		Position: events.Position(seq), EventID: d.EventID, Type: d.Type, Data: d.Data, Metadata: d.Metadata}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return message.NewMessage(d.EventID.String(), payload)
+}
