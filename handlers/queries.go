@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
@@ -73,18 +74,47 @@ type MessagesQuery struct {
 	MarkRead bool
 }
 
+// readModelWait bounds how long a forward page waits for the history read
+// model to catch up with the log, and readModelPoll how often it looks.
+const (
+	readModelWait = 3 * time.Second
+	readModelPoll = 20 * time.Millisecond
+)
+
 // Messages returns a page of history to a member.
+//
+// A forward page (no BeforeSeq) holds every message the log has after
+// AfterSeq, up to the limit: the read model lags the log, and a client that
+// syncs after a reconnect must not miss a message that was appended while it
+// was away (it was pushed to no one then) just because the projection had not
+// applied it yet. So when the session's state, read from the log, knows of
+// later messages than the page holds, Messages waits for the read model, up to
+// readModelWait; past that it answers what it has, with HasMore set and
+// LastSeq the log's.
 func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
-	if _, err := q.CheckAccess(ctx, mq.Meta.Actor, mq.SessionID); err != nil {
+	s, err := q.CheckAccess(ctx, mq.Meta.Actor, mq.SessionID)
+	if err != nil {
 		return readmodels.MessagePage{}, err
 	}
-	page, err := q.rm.Messages(ctx, mq.SessionID, mq.Page)
-	if errors.Is(err, readmodels.ErrNotFound) {
-		// Known to the log, not yet to the read models: nothing to page yet.
-		return readmodels.MessagePage{Messages: []readmodels.Message{}}, nil
-	}
+	page, err := q.page(ctx, mq)
 	if err != nil {
-		return readmodels.MessagePage{}, fmt.Errorf("page messages of %s: %w", mq.SessionID, err)
+		return readmodels.MessagePage{}, err
+	}
+	if mq.Page.BeforeSeq <= 0 {
+		deadline := time.Now().Add(readModelWait)
+		for behindLog(page, mq.Page.AfterSeq, s.LastSeq) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return readmodels.MessagePage{}, ctx.Err()
+			case <-time.After(readModelPoll):
+			}
+			if page, err = q.page(ctx, mq); err != nil {
+				return readmodels.MessagePage{}, err
+			}
+		}
+		if behindLog(page, mq.Page.AfterSeq, s.LastSeq) {
+			page.HasMore, page.LastSeq = true, max(page.LastSeq, s.LastSeq)
+		}
 	}
 	if mq.MarkRead && len(page.Messages) > 0 {
 		last := page.Messages[len(page.Messages)-1].Seq
@@ -93,6 +123,32 @@ func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.Me
 		}
 	}
 	return page, nil
+}
+
+// page reads one page from the read model.
+func (q *Queries) page(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
+	page, err := q.rm.Messages(ctx, mq.SessionID, mq.Page)
+	if errors.Is(err, readmodels.ErrNotFound) {
+		// Known to the log, not yet to the read models: nothing to page yet.
+		return readmodels.MessagePage{Messages: []readmodels.Message{}}, nil
+	}
+	if err != nil {
+		return readmodels.MessagePage{}, fmt.Errorf("page messages of %s: %w", mq.SessionID, err)
+	}
+	return page, nil
+}
+
+// behindLog reports a forward page that ends before the log's last seq
+// without saying more follow: the read model has not caught up.
+func behindLog(page readmodels.MessagePage, afterSeq, logLastSeq int64) bool {
+	if page.HasMore {
+		return false
+	}
+	last := afterSeq
+	if n := len(page.Messages); n > 0 {
+		last = page.Messages[n-1].Seq
+	}
+	return last < logLastSeq
 }
 
 // Inbox returns messages the user has not acked as received, oldest first.

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,5 +82,54 @@ func TestAuditIsForAuditorsOnly(t *testing.T) {
 	}
 	if _, err := e.queries.Audit(ctx, handlers.AuditQuery{Auditor: true, SessionID: "d:no:one"}); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("audit of a missing session = %v, want not_found", err)
+	}
+}
+
+// A forward page holds every message the log has, even while the history
+// projection lags: a sync after a reconnect must not miss what was sent while
+// the client was away. A transaction holding an xid keeps the global log's
+// readers (the projections) from seeing the new messages until it ends.
+func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t)
+	first := e.sendTo(t, "ann", "bob", "before", "c0")
+	e.caughtUp(t)
+
+	blocker, err := e.pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		e.send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
+	}
+	type answer struct {
+		page readmodels.MessagePage
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		page, err := e.queries.Messages(context.Background(), handlers.MessagesQuery{Meta: as("bob"),
+			SessionID: first.SessionID, Page: readmodels.PageQuery{AfterSeq: first.Seq}})
+		got <- answer{page, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the page is being held back meanwhile
+	select {
+	case a := <-got:
+		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
+	default:
+	}
+	if err := blocker.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if len(a.page.Messages) != 3 || a.page.Messages[2].Content != "while away 3" || a.page.LastSeq != first.Seq+3 || a.page.HasMore {
+		t.Fatalf("page %+v, want the 3 messages sent while away", a.page)
 	}
 }

@@ -137,7 +137,13 @@ export class Chat {
       const answer = await this.connection.request({ type: "sync", sessionId: s.id, afterSeq, limit: syncLimit });
       this.addMessages(s, answer.messages);
       s.lastSeq = Math.max(s.lastSeq, answer.lastSeq);
-      if (!answer.hasMore || !answer.messages.length) return;
+      if (!answer.hasMore) return;
+      if (!answer.messages.length) {
+        // The server knows of later messages its history has not caught up
+        // with yet: ask again shortly.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
       afterSeq = answer.messages[answer.messages.length - 1].seq;
     }
   }
