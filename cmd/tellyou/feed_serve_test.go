@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/handlers/feedbus"
 )
 
