@@ -69,7 +69,7 @@ export class Chat {
     const { sessions } = await this.api.sessions();
     sessions.forEach((item, i) => {
       const s = this.session(item.sessionId);
-      Object.assign(s, { kind: item.kind, title: item.title, owner: item.owner, members: item.members, order: i, draft: false });
+      Object.assign(s, { kind: item.kind, title: item.title, owner: item.owner, members: item.members, order: i, draft: false, listed: true });
       s.lastSeq = Math.max(s.lastSeq, item.lastSeq);
       if (item.lastMessage && (!s.lastMessage || item.lastMessage.seq >= s.lastMessage.seq)) s.lastMessage = item.lastMessage;
       s.receivedSeq = Math.max(s.receivedSeq, item.receivedSeq);
@@ -184,7 +184,24 @@ export class Chat {
     const top = this.maxSeq(s);
     this.addMessages(s, [m]);
     if (top && m.seq > top + 1) this.syncFrom(s, top).catch(() => {}); // missed some: fetch the gap
-    if (!known || (s.kind === "group" && !s.title)) this.refreshSessions().catch(() => {});
+    if (!known || !s.listed) this.refreshUntilListed(s).catch(() => {});
+  }
+
+  /**
+   * refreshUntilListed reloads the session list until it holds s: a message
+   * can be pushed before the session list's read model has the session.
+   */
+  async refreshUntilListed(s) {
+    if (s.refreshing) return;
+    s.refreshing = true;
+    try {
+      for (let attempt = 0; attempt < 20 && !s.listed; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+        await this.refreshSessions();
+      }
+    } finally {
+      s.refreshing = false;
+    }
   }
 
   onRecalled(f) {
