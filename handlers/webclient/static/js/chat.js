@@ -195,7 +195,7 @@ export class Chat {
     if (s.refreshing) return;
     s.refreshing = true;
     try {
-      for (let attempt = 0; attempt < 20 && !s.listed; attempt++) {
+      for (let attempt = 0; attempt < 60 && !s.listed; attempt++) {
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
         await this.refreshSessions();
       }
