@@ -7,9 +7,15 @@ import (
 	"time"
 )
 
+// quietDrain is how long drain waits without a new push before it stops
+// expecting more. Pushes follow the log, whose readers wait for every older
+// write transaction on the PostgreSQL server: another client's transaction can
+// pause them for seconds.
+const quietDrain = 5 * time.Second
+
 // drain waits, at most Drain, until every send is answered and the pushes
 // have arrived: all expected ones when every recipient stays online, else
-// until no push arrived for a second.
+// until no push arrived for quietDrain.
 func (r *run) drain(ctx context.Context) {
 	deadline := time.Now().Add(r.cfg.Drain)
 	lastProgress, last := time.Now(), int64(-1)
@@ -26,7 +32,7 @@ func (r *run) drain(ctx context.Context) {
 			if r.recipients > 0 && r.cfg.Scenario != ScenarioReconnect && r.rec.delivered.Load() >= r.rec.acked.Load()*int64(r.recipients) {
 				return
 			}
-			if time.Since(lastProgress) > time.Second {
+			if time.Since(lastProgress) > quietDrain {
 				return
 			}
 		}
