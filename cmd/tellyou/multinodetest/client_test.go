@@ -30,6 +30,7 @@ type device struct {
 	mu      sync.Mutex
 	waiting map[string]chan map[string]any
 	pushed  map[key]int
+	typing  map[string]bool // "sessionId/userId" of typing notices received
 	nextID  int
 	closed  chan struct{}
 }
@@ -45,7 +46,7 @@ func dial(t *testing.T, n *node, name, user string) *device {
 	}
 	conn.SetReadLimit(1 << 20)
 	d := &device{t: t, name: name, user: user, conn: conn, waiting: map[string]chan map[string]any{},
-		pushed: map[key]int{}, closed: make(chan struct{})}
+		pushed: map[key]int{}, typing: map[string]bool{}, closed: make(chan struct{})}
 	go d.read()
 	t.Cleanup(func() {
 		conn.CloseNow()
@@ -73,6 +74,12 @@ func (d *device) read() {
 			if ch != nil {
 				ch <- f
 			}
+			continue
+		}
+		if f["type"] == "typing" {
+			d.mu.Lock()
+			d.typing[fmt.Sprint(f["sessionId"], "/", f["userId"])] = true
+			d.mu.Unlock()
 			continue
 		}
 		if f["type"] != "message" {
@@ -148,6 +155,13 @@ func (d *device) sync(sessionID string, afterSeq int64) []int64 {
 			return seqs
 		}
 	}
+}
+
+// sawTyping reports whether a typing notice of user in the session arrived.
+func (d *device) sawTyping(sessionID, user string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.typing[sessionID+"/"+user]
 }
 
 // counts returns how many times each place was pushed.

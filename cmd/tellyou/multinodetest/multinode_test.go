@@ -92,6 +92,18 @@ func TestTwoNodesChatAndSurviveOneDying(t *testing.T) {
 	t.Logf("%d messages sent through both nodes and delivered to every device in %v (delivery wait %v)",
 		len(acked), time.Since(sendStart), took)
 
+	// Typing is relayed over the bus to the other members on both nodes,
+	// never to the typist's own devices.
+	if f, err := annA.request(map[string]any{"type": "typing", "sessionId": group.SessionID}); err != nil || f["type"] != "ok" {
+		t.Fatalf("typing: %v %v", f, err)
+	}
+	waitFor(t, 15*time.Second, "the typing notice on both nodes", func() bool {
+		return bobA.sawTyping(group.SessionID, "ann") && catB.sawTyping(group.SessionID, "ann") && danB.sawTyping(group.SessionID, "ann")
+	})
+	if annB.sawTyping(group.SessionID, "ann") {
+		t.Fatal("ann's other device got her own typing notice")
+	}
+
 	// Kill a: its leases go to b, its clients reconnect to b and sync.
 	killedAt := time.Now()
 	a.kill()
