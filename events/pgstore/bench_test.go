@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
@@ -40,17 +39,7 @@ func newBenchStore(b *testing.B, maxConns int32) *pgstore.Store {
 // of maxConns.
 func newBenchStoreWith(b *testing.B, maxConns int32, storeCfg pgstore.Config) *pgstore.Store {
 	b.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.MaxConns = maxConns
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
-	return newStore(b, pool, storeCfg)
+	return newStore(b, pgtest.NewPoolOf(b, maxConns), storeCfg)
 }
 
 func reportEventsPerSecond(b *testing.B, n int) {

@@ -3,36 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
-	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/feedbus/feedbustest"
 )
 
-func natsURL() string {
-	if u := os.Getenv("TELLYOU_TEST_NATS_URL"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
-}
-
-type testLog struct{ t *testing.T }
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
+func natsURL() string { return feedbustest.NATSURL() }
 
 // feedEnv is a real event store in a database of its own, and a relay
 // publishing it to a feed stream of its own on the test NATS server.
@@ -44,44 +28,9 @@ type feedEnv struct {
 
 func newFeedEnv(t *testing.T) *feedEnv {
 	t.Helper()
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(testLog{t}, nil))
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	for _, migrate := range []func(context.Context, *pgxpool.Pool) error{pgstore.Migrate, feedbus.Migrate} {
-		if err := migrate(ctx, pool); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store, err := pgstore.New(ctx, pool, pgstore.Config{Logger: logger, Committers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	topic := "analytics_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12] + ".feed"
-	feed, err := feedbus.OpenNATS(ctx, feedbus.NATSConfig{URL: natsURL(), Topic: topic,
-		Storage: jetstream.MemoryStorage, MaxBytes: 64 << 20, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := feed.DeleteStream(ctx); err != nil {
-			t.Error(err)
-		}
-		_ = feed.Close()
-	})
-	relay, err := feedbus.NewRelay(feedbus.RelayConfig{Store: store, Pool: pool, Publisher: feed.Publisher(),
-		Topic: topic, LeaseRetry: 50 * time.Millisecond, Logger: logger})
+	e := feedbustest.New(t, "analytics")
+	relay, err := feedbus.NewRelay(feedbus.RelayConfig{Store: e.Store, Pool: e.Pool, Publisher: e.Feed.Publisher(),
+		Topic: e.Feed.Topic(), LeaseRetry: 50 * time.Millisecond, Logger: feedbustest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +38,7 @@ func newFeedEnv(t *testing.T) *feedEnv {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = relay.Run(runCtx) })
 	t.Cleanup(func() { stop(); wg.Wait() })
-	return &feedEnv{store: store, feed: feed, seqs: map[string]int64{}}
+	return &feedEnv{store: e.Store, feed: e.Feed, seqs: map[string]int64{}}
 }
 
 // append appends one event to session, occurring at ms.
@@ -113,26 +62,9 @@ func (e *feedEnv) send(t *testing.T, session string, ms int64) {
 }
 
 // waitForStream waits until the feed's stream holds n messages.
-func (e *feedEnv) waitForStream(t *testing.T, n uint64) {
+func (e *feedEnv) waitForStream(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		s, err := e.feed.JetStream().Stream(context.Background(), e.feed.Stream())
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := s.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.State.Msgs >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream holds %d messages after %v, want %d", info.State.Msgs, patience, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	feedbustest.WaitForStream(t, e.feed, n, patience)
 }
 
 // consumeAll runs the consumer until the server says it has acked the
@@ -149,7 +81,7 @@ func consumeAll(t *testing.T, e *feedEnv, durable string) (*Counts, string) {
 	done := make(chan result, 1)
 	cfg := config{NATSURL: natsURL(), Topic: e.feed.Topic(), Durable: durable, Every: time.Hour, AckWait: time.Second}
 	go func() {
-		c, err := run(ctx, cfg, &out, slog.New(slog.NewTextHandler(testLog{t}, nil)))
+		c, err := run(ctx, cfg, &out, feedbustest.Logger(t))
 		done <- result{c, err}
 	}()
 	s, err := e.feed.JetStream().Stream(context.Background(), e.feed.Stream())

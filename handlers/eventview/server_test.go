@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events"
@@ -43,16 +42,7 @@ func TestServerShowsEventsAsTheView(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	defer cancel()
-	poolCfg, err := pgxpool.ParseConfig(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	poolCfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.OpenPool(t, dbURL, 2)
 	store, err := pgstore.New(ctx, pool, pgstore.Config{Committers: -1})
 	if err != nil {
 		t.Fatal(err)

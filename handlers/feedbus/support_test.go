@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,29 +16,13 @@ import (
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
-	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/feedbus/feedbustest"
 )
 
-// natsURL is the test NATS server (JetStream enabled).
-func natsURL() string {
-	if u := os.Getenv("TELLYOU_TEST_NATS_URL"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
-}
+func natsURL() string { return feedbustest.NATSURL() }
 
-// testLogger sends a component's log to the test's log.
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testLog struct{ t *testing.T }
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t *testing.T) *slog.Logger { return feedbustest.Logger(t) }
 
 // env is one test's database, event store and feed stream.
 type env struct {
@@ -49,56 +31,13 @@ type env struct {
 	feed  *feedbus.NATSFeed
 }
 
-// newEnv makes a fresh database with the event log and the feed's
-// checkpoints, and a feed stream of a topic of its own, deleted when the
-// test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgstore.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	if err := feedbus.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	store, err := pgstore.New(ctx, pool, pgstore.Config{Logger: testLogger(t), Committers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	return &env{pool: pool, store: store, feed: newFeed(t)}
+	e := feedbustest.New(t, "feedtest")
+	return &env{pool: e.Pool, store: e.Store, feed: e.Feed}
 }
 
-// newFeed opens a feed stream on a topic no other test uses.
-func newFeed(t *testing.T) *feedbus.NATSFeed {
-	t.Helper()
-	topic := "feedtest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12] + ".feed"
-	feed, err := feedbus.OpenNATS(context.Background(), feedbus.NATSConfig{
-		URL: natsURL(), Topic: topic, Storage: jetstream.MemoryStorage, MaxBytes: 64 << 20, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := feed.DeleteStream(ctx); err != nil {
-			t.Error(err)
-		}
-		_ = feed.Close()
-	})
-	return feed
-}
+func newFeed(t *testing.T) *feedbus.NATSFeed { return feedbustest.NewFeed(t, "feedtest") }
 
 // appendMessages appends n MessageSent events to session, one append each,
 // continuing the stream's seqs from fromSeq+1.
@@ -139,40 +78,12 @@ func readLog(t *testing.T, store events.Store, n int) []events.RecordedEvent {
 	return recs
 }
 
-// streamMessages returns every message the feed's stream holds, in stream
-// order.
 func streamMessages(t *testing.T, feed *feedbus.NATSFeed) []*jetstream.RawStreamMsg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := feed.JetStream().Stream(ctx, feed.Stream())
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("get message %d of %s: %v", seq, feed.Stream(), err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return feedbustest.StreamMessages(t, feed)
 }
 
-// waitForStream waits until the stream holds n messages and returns them.
 func waitForStream(t *testing.T, feed *feedbus.NATSFeed, n int) []*jetstream.RawStreamMsg {
-	t.Helper()
-	var msgs []*jetstream.RawStreamMsg
-	waitFor(t, patience, fmt.Sprintf("%d messages on %s", n, feed.Stream()), func() bool {
-		msgs = streamMessages(t, feed)
-		return len(msgs) >= n
-	})
-	return msgs
+	return feedbustest.WaitForStream(t, feed, n, patience)
 }
 
 // waitFor polls cond every 10 ms until it holds, or fails the test after

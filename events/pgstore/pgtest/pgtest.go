@@ -85,6 +85,30 @@ func NewPool(tb testing.TB) *pgxpool.Pool {
 	return pool
 }
 
+// NewPoolOf is NewPool with at most maxConns connections: the test server's
+// connections are shared by every test running at once.
+func NewPoolOf(tb testing.TB, maxConns int32) *pgxpool.Pool {
+	tb.Helper()
+	return OpenPool(tb, NewDatabase(tb), maxConns)
+}
+
+// OpenPool opens a pool of at most maxConns connections on url, closed when
+// the test ends.
+func OpenPool(tb testing.TB, url string, maxConns int32) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", url, err)
+	}
+	cfg.MaxConns = maxConns
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("open pool on %s: %v", url, err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
 func replaceDatabase(url, oldName, newName string) string {
 	// URL form: .../<db>?params or .../<db>
 	path := url
