@@ -39,20 +39,28 @@ func NewQueries(cmds *Commands, rm ReadModels, store EventStore) (*Queries, erro
 	return &Queries{repo: cmds.Sessions, rm: rm, store: store, ack: cmds.Ack}, nil
 }
 
-// CheckAccess returns the session's state when userID is a member; not_found or
-// forbidden otherwise.
-func (q *Queries) CheckAccess(ctx context.Context, userID, sessionID string) (*domain.Session, error) {
+// CheckAccess reports not_found or forbidden unless userID is a member of
+// the session.
+func (q *Queries) CheckAccess(ctx context.Context, userID, sessionID string) error {
+	_, err := q.lastSeqFor(ctx, userID, sessionID)
+	return err
+}
+
+// lastSeqFor checks that userID is a member of the session, as CheckAccess,
+// and returns the session's last seq in the log.
+func (q *Queries) lastSeqFor(ctx context.Context, userID, sessionID string) (int64, error) {
 	if _, err := domain.SessionKind(sessionID); err != nil {
-		return nil, err
+		return 0, err
 	}
-	s, err := q.repo.Load(ctx, sessionID)
+	var lastSeq int64
+	var denied error
+	err := q.repo.View(ctx, sessionID, func(s *domain.Session) {
+		lastSeq, denied = s.LastSeq, s.CheckAccess(userID)
+	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	if err := s.CheckAccess(userID); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return lastSeq, denied
 }
 
 // Sessions lists the user's sessions, latest activity first.
@@ -92,7 +100,7 @@ const (
 // readModelWait; past that it answers what it has, with HasMore set and
 // LastSeq the log's.
 func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
-	s, err := q.CheckAccess(ctx, mq.Meta.Actor, mq.SessionID)
+	logLastSeq, err := q.lastSeqFor(ctx, mq.Meta.Actor, mq.SessionID)
 	if err != nil {
 		return readmodels.MessagePage{}, err
 	}
@@ -102,7 +110,7 @@ func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.Me
 	}
 	if mq.Page.BeforeSeq <= 0 {
 		deadline := time.Now().Add(readModelWait)
-		for behindLog(page, mq.Page.AfterSeq, s.LastSeq) && time.Now().Before(deadline) {
+		for behindLog(page, mq.Page.AfterSeq, logLastSeq) && time.Now().Before(deadline) {
 			select {
 			case <-ctx.Done():
 				return readmodels.MessagePage{}, ctx.Err()
@@ -112,8 +120,8 @@ func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.Me
 				return readmodels.MessagePage{}, err
 			}
 		}
-		if behindLog(page, mq.Page.AfterSeq, s.LastSeq) {
-			page.HasMore, page.LastSeq = true, max(page.LastSeq, s.LastSeq)
+		if behindLog(page, mq.Page.AfterSeq, logLastSeq) {
+			page.HasMore, page.LastSeq = true, max(page.LastSeq, logLastSeq)
 		}
 	}
 	if mq.MarkRead && len(page.Messages) > 0 {
@@ -225,9 +233,9 @@ func SessionView(s *domain.Session, userID string) readmodels.Session {
 // Members returns a session's current members (none for a session that does
 // not exist), from the event-sourced state.
 func (q *Queries) Members(ctx context.Context, sessionID string) ([]string, error) {
-	s, err := q.repo.Load(ctx, sessionID)
-	if err != nil {
+	var ids []string
+	if err := q.repo.View(ctx, sessionID, func(s *domain.Session) { ids = s.MemberIDs() }); err != nil {
 		return nil, err
 	}
-	return s.MemberIDs(), nil
+	return ids, nil
 }

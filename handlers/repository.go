@@ -90,14 +90,28 @@ func (r *SessionRepository) stripe(sessionID string) *lockStripe {
 // stream does not exist). It reads the events appended since the cached version,
 // so it sees every append that committed before it was called, from any process.
 func (r *SessionRepository) Load(ctx context.Context, sessionID string) (*domain.Session, error) {
+	var c *domain.Session
+	if err := r.View(ctx, sessionID, func(s *domain.Session) { c = s.Clone() }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// View is Load without the copy, for readers that need a few facts of the
+// state (membership, the last seq): it catches the cached state up and calls
+// read with it under the session's lock. read must not change the state or
+// keep it. A copy costs as much as the state's last 24 hours of messages;
+// queries on every pull, sync and typing frame must not pay that.
+func (r *SessionRepository) View(ctx context.Context, sessionID string, read func(*domain.Session)) error {
 	mu := r.lock(sessionID)
 	mu.Lock()
 	defer mu.Unlock()
 	s, err := r.catchUp(ctx, sessionID, r.cached(sessionID))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return s.Clone(), nil
+	read(s)
+	return nil
 }
 
 // Update decides on the session's state and appends the result with the state's

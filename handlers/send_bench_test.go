@@ -75,3 +75,41 @@ func BenchmarkSendHandler(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSessionFacts reads a busy session's members, as every push, pull,
+// sync and typing frame does: through a copy of the state (Load) or in place
+// (View). The session holds 2,000 messages of the last 24 hours, which the
+// state keeps for duplicate detection and recall, and a copy duplicates.
+func BenchmarkSessionFacts(b *testing.B) {
+	e := handlerstest.New(b, handlerstest.Options{RealClock: true})
+	ctx := context.Background()
+	first, err := e.Commands.Send.Handle(ctx, handlers.Send{Meta: as("ann"), ToUserID: "bob", MessageType: 1,
+		Content: "first", ClientMessageID: "c-first"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 2000 {
+		if _, err := e.Commands.Send.Handle(ctx, handlers.Send{Meta: as("ann"), SessionID: first.SessionID, MessageType: 1,
+			Content: "busy", ClientMessageID: fmt.Sprint("c", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Load", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := e.Commands.Sessions.Load(ctx, first.SessionID)
+			if err != nil || len(s.MemberIDs()) != 2 {
+				b.Fatal(s, err)
+			}
+		}
+	})
+	b.Run("View", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ids, err := e.Queries.Members(ctx, first.SessionID)
+			if err != nil || len(ids) != 2 {
+				b.Fatal(ids, err)
+			}
+		}
+	})
+}

@@ -145,7 +145,7 @@ func (c *conn) handleSync(ctx context.Context, r *request, meta handlers.Request
 
 func (c *conn) handleTyping(ctx context.Context, r *request) {
 	f := r.frame
-	if _, err := c.h.cfg.Queries.CheckAccess(ctx, c.user.UserID, f.SessionID); err != nil {
+	if err := c.h.cfg.Queries.CheckAccess(ctx, c.user.UserID, f.SessionID); err != nil {
 		c.fail(r, err)
 		return
 	}
