@@ -7,6 +7,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/handlers/eventview"
 	"github.com/tellyou/tellyou/handlers/wire"
 )
 
@@ -17,12 +18,13 @@ const (
 )
 
 // encodeEvent makes the bus message of one recorded event. Its payload is the
-// event as auditors see it (wire.AuditEvent), its UUID the event id, so that a
-// bus that deduplicates by message id drops the copies several nodes publish.
+// event as auditors and the feed see it (eventview), its UUID the event id, so
+// that a bus that deduplicates by message id drops the copies several nodes
+// publish.
 func encodeEvent(r events.RecordedEvent) (*message.Message, error) {
-	payload, err := json.Marshal(wire.NewAuditEvent(r))
+	payload, err := eventview.Marshal(r)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s@%d for the bus: %w", r.StreamID, r.Version, err)
+		return nil, fmt.Errorf("encode for the bus: %w", err)
 	}
 	return message.NewMessage(r.EventID.String(), payload), nil
 }
