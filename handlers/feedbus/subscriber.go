@@ -8,10 +8,11 @@ import (
 	"sync"
 	"time"
 
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tellyou/tellyou/handlers/jsmsg"
 )
 
 // NATSSubscriberConfig configures a NATSSubscriber.
@@ -80,10 +81,8 @@ func (c NATSSubscriberConfig) Validate() error {
 // message handed over but not acked when the subscriber stops comes again,
 // to the next subscriber under the same name, after AckWait.
 //
-// It does not use watermill-nats' pkg/jetstream Subscriber, which closes
-// its output channel while a message may still be sent on it when the
-// subscription ends (a data race, and a possible panic): here one goroutine
-// per subscription both sends on and closes its channel.
+// Messages are handed over by handlers/jsmsg (not watermill-nats'
+// pkg/jetstream Subscriber, which can panic when a subscription ends).
 type NATSSubscriber struct {
 	cfg  NATSSubscriberConfig
 	conn *nats.Conn
@@ -139,91 +138,20 @@ func (s *NATSSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *m
 	if err != nil {
 		return nil, fmt.Errorf("create consumer %s of stream %s: %w", s.cfg.Durable, s.cfg.Stream, err)
 	}
-	it, err := c.Messages()
-	if err != nil {
-		return nil, fmt.Errorf("consume %s as %s: %w", topic, s.cfg.Durable, err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	stopOnClose := context.AfterFunc(s.closing, cancel)
-	stopIterator := context.AfterFunc(ctx, it.Stop)
-	out := make(chan *message.Message)
+	out, done, err := jsmsg.Consume(ctx, c, jsmsg.Options{ConfirmAcks: true, Name: s.cfg.Durable, Logger: s.cfg.Logger})
+	if err != nil {
+		stopOnClose()
+		cancel()
+		return nil, fmt.Errorf("consume %s as %s: %w", topic, s.cfg.Durable, err)
+	}
 	s.wg.Go(func() {
-		defer close(out)
-		defer stopOnClose()
-		defer stopIterator()
-		defer cancel()
-		defer it.Stop()
-		s.deliver(ctx, it, out)
+		<-done
+		stopOnClose()
+		cancel()
 	})
 	return out, nil
-}
-
-// deliver hands messages over one at a time and settles each with the
-// server, until ctx ends.
-func (s *NATSSubscriber) deliver(ctx context.Context, it jetstream.MessagesContext, out chan<- *message.Message) {
-	for {
-		jm, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
-			}
-			s.cfg.Logger.Warn("feed subscriber: reading the consumer failed", "durable", s.cfg.Durable, "err", err)
-			continue
-		}
-		m, err := wmjs.DefaultUnmarshaler{}.Unmarshal(jm)
-		if err != nil {
-			// Only a message with a header given twice gets here: no
-			// relay writes one, and no retry would read it better.
-			s.cfg.Logger.Error("feed subscriber: dropping a message it cannot read", "durable", s.cfg.Durable, "err", err)
-			_ = jm.Term()
-			continue
-		}
-		msgCtx, done := context.WithCancel(ctx)
-		m.SetContext(msgCtx)
-		settled := s.handOver(ctx, jm, m, out)
-		done()
-		if !settled {
-			return
-		}
-	}
-}
-
-// handOver sends m on out and waits for its Ack or Nack, which it passes on
-// to the server. It returns false when ctx ended first: the message is left
-// unacked and comes again after AckWait. (Nacking it at that point would be
-// quicker, but NATS 2.9 may then deliver it twice to the next subscriber.)
-func (s *NATSSubscriber) handOver(ctx context.Context, jm jetstream.Msg, m *message.Message, out chan<- *message.Message) bool {
-	select {
-	case out <- m:
-	case <-ctx.Done():
-		return false
-	}
-	select {
-	case <-m.Acked():
-		s.ack(jm, m)
-		return true
-	case <-m.Nacked():
-		_ = jm.Nak()
-		return true
-	case <-ctx.Done():
-		// An Ack given before the subscription ended still counts.
-		select {
-		case <-m.Acked():
-			s.ack(jm, m)
-		default:
-		}
-		return false
-	}
-}
-
-// ack acks jm and waits for the server's confirmation, so that a subscriber
-// that stops right after an Ack does not see the message again.
-func (s *NATSSubscriber) ack(jm jetstream.Msg, m *message.Message) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := jm.DoubleAck(ctx); err != nil {
-		s.cfg.Logger.Warn("feed subscriber: ack failed; the message will come again", "durable", s.cfg.Durable, "uuid", m.UUID, "err", err)
-	}
 }
 
 // Close ends the subscriptions, waits until their channels are closed, and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -14,6 +15,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tellyou/tellyou/handlers/jsmsg"
 )
 
 // NATSBusConfig configures a NATSBus.
@@ -92,18 +95,23 @@ func (c NATSBusConfig) Validate() error {
 // every event, none shares a queue group with another node. A consumer whose
 // node stopped is deleted at once, one whose node died after 10 s without
 // pulls. Messages reach the subscriber one at a time, the next after the
-// previous is acked.
+// previous is acked (handlers/jsmsg, not watermill-nats' pkg/jetstream
+// Subscriber, which can panic when a subscription ends).
 //
 // Typing notices (TypingTopic) are published and received with pkg/nats over
 // core NATS: no stream keeps them, a node that is down misses them.
 type NATSBus struct {
-	cfg      NATSBusConfig
-	conn     *nats.Conn
-	js       jetstream.JetStream
-	events   *wmjs.Publisher
-	eventsIn *wmjs.Subscriber
-	typing   *wmnats.Publisher
-	typingIn *wmnats.Subscriber
+	cfg    NATSBusConfig
+	conn   *nats.Conn
+	js     jetstream.JetStream
+	events *wmjs.Publisher
+	// subscriptions ends the events subscriptions (handlers/jsmsg); each
+	// runs in subscribed until its channel is closed and its consumer gone.
+	subscriptions context.Context
+	endSubs       context.CancelFunc
+	subscribed    sync.WaitGroup
+	typing        *wmnats.Publisher
+	typingIn      *wmnats.Subscriber
 }
 
 var _ PubSub = (*NATSBus)(nil)
@@ -145,11 +153,7 @@ func (b *NATSBus) open(ctx context.Context, logger watermill.LoggerAdapter) erro
 	if b.events, err = wmjs.NewPublisher(wmjs.PublisherConfig{Conn: b.conn, Logger: logger, ConfigureStream: streamOf}); err != nil {
 		return fmt.Errorf("events publisher: %w", err)
 	}
-	b.eventsIn, err = wmjs.NewSubscriber(wmjs.SubscriberConfig{Conn: b.conn, Logger: logger, AckAsync: true,
-		ConfigureStream: streamOf, ResourceInitializer: b.hubConsumer})
-	if err != nil {
-		return fmt.Errorf("events subscriber: %w", err)
-	}
+	b.subscriptions, b.endSubs = context.WithCancel(context.Background())
 	core := wmnats.JetStreamConfig{Disabled: true}
 	b.typing, err = wmnats.NewPublisherWithNatsConn(b.conn, wmnats.PublisherPublishConfig{
 		Marshaler: &wmnats.NATSMarshaler{}, SubjectCalculator: wmnats.DefaultSubjectCalculator, JetStream: core}, logger)
@@ -164,11 +168,12 @@ func (b *NATSBus) open(ctx context.Context, logger watermill.LoggerAdapter) erro
 	return nil
 }
 
-// hubConsumer creates one subscription's own consumer of the events stream.
-// Its cleanup deletes it with a fresh context: the subscription's has ended
-// by then.
-func (b *NATSBus) hubConsumer(ctx context.Context, js jetstream.JetStream, topic string) (
-	jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
+// subscribeEvents consumes the events stream through a consumer of its own,
+// deleted when the subscription ends (else InactiveThreshold removes it).
+func (b *NATSBus) subscribeEvents(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if b.subscriptions.Err() != nil {
+		return nil, errors.New("subscribe to " + topic + ": bus closed")
+	}
 	cfg := jetstream.ConsumerConfig{
 		Name:              topic + "_hub_" + watermill.NewShortUUID(),
 		AckPolicy:         jetstream.AckExplicitPolicy,
@@ -176,15 +181,31 @@ func (b *NATSBus) hubConsumer(ctx context.Context, js jetstream.JetStream, topic
 		AckWait:           30 * time.Second,
 		InactiveThreshold: 10 * time.Second,
 	}
-	c, err := js.CreateOrUpdateConsumer(ctx, topic, cfg)
+	c, err := b.js.CreateOrUpdateConsumer(ctx, topic, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create consumer of %s: %w", topic, err)
+		return nil, fmt.Errorf("create consumer of %s: %w", topic, err)
 	}
-	return c, func(context.Context, watermill.LoggerAdapter) {
+	ctx, cancel := context.WithCancel(ctx)
+	stopOnClose := context.AfterFunc(b.subscriptions, cancel)
+	deleteConsumer := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = js.DeleteConsumer(ctx, topic, cfg.Name) // else InactiveThreshold removes it
-	}, nil
+		_ = b.js.DeleteConsumer(ctx, topic, cfg.Name)
+	}
+	out, done, err := jsmsg.Consume(ctx, c, jsmsg.Options{Name: cfg.Name, Logger: b.cfg.Logger})
+	if err != nil {
+		stopOnClose()
+		cancel()
+		deleteConsumer()
+		return nil, fmt.Errorf("consume %s: %w", topic, err)
+	}
+	b.subscribed.Go(func() {
+		<-done
+		stopOnClose()
+		cancel()
+		deleteConsumer()
+	})
+	return out, nil
 }
 
 // EventsTopic is the topic (stream and subject) of the log's events.
@@ -211,12 +232,14 @@ func (b *NATSBus) Subscribe(ctx context.Context, topic string) (<-chan *message.
 	if topic != b.EventsTopic() {
 		return b.typingIn.Subscribe(ctx, topic)
 	}
-	return b.eventsIn.Subscribe(ctx, topic)
+	return b.subscribeEvents(ctx, topic)
 }
 
 // Close ends the subscriptions and the connection.
 func (b *NATSBus) Close() error {
-	err := errors.Join(b.eventsIn.Close(), b.typingIn.Close())
+	b.endSubs()
+	b.subscribed.Wait()
+	err := b.typingIn.Close()
 	b.conn.Close()
 	return err
 }
