@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/tellyou/tellyou/handlers/wire"
 )
@@ -57,6 +58,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if we.Code == wire.CodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tellyou"`)
+	}
+	if we.RetryAfterMs > 0 {
+		// Whole seconds, rounded up, as RFC 9110 asks; the body has the ms.
+		w.Header().Set("Retry-After", strconv.FormatInt((we.RetryAfterMs+999)/1000, 10))
 	}
 	writeJSON(w, we.HTTPStatus(), we)
 }

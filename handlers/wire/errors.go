@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -25,15 +26,26 @@ const (
 	CodeRateLimited  = "rate_limited"
 	CodeConflict     = "conflict"
 	CodeUnavailable  = "unavailable"
+	CodeOverloaded   = "overloaded"
 	CodeInternal     = "internal"
 )
 
 // Error is a refusal as the client sees it: a code from the list above and a
-// human message. Temporary errors (unavailable, rate_limited, conflict) may be
-// retried as they are.
+// human message. Temporary errors (unavailable, overloaded, rate_limited,
+// conflict) may be retried as they are.
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterMs, set with overloaded, is how long the client should wait
+	// before it sends the refused frame or request again, in milliseconds.
+	RetryAfterMs int64 `json:"retryAfterMs,omitempty"`
+}
+
+// Overloaded makes the refusal of work the server did not admit: nothing was
+// stored, and the same frame or request may be sent again after retryAfter.
+func Overloaded(retryAfter time.Duration) *Error {
+	ms := max(retryAfter.Milliseconds(), 1)
+	return &Error{Code: CodeOverloaded, Message: "the server is overloaded: nothing was stored; retry after retryAfterMs", RetryAfterMs: ms}
 }
 
 var _ error = (*Error)(nil)
@@ -42,7 +54,7 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Temporary reports whether the same request may succeed if retried unchanged.
 func (e *Error) Temporary() bool {
-	return e.Code == CodeUnavailable || e.Code == CodeRateLimited || e.Code == CodeConflict
+	return e.Code == CodeUnavailable || e.Code == CodeOverloaded || e.Code == CodeRateLimited || e.Code == CodeConflict
 }
 
 // HTTPStatus is the status an HTTP answer with this error carries.
@@ -62,7 +74,7 @@ func (e *Error) HTTPStatus() int {
 		return http.StatusTooManyRequests
 	case CodeConflict:
 		return http.StatusConflict
-	case CodeUnavailable:
+	case CodeUnavailable, CodeOverloaded:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError

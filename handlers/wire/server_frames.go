@@ -80,9 +80,12 @@ type ErrorFrame struct {
 	ClientMessageID string `json:"clientMessageId,omitempty"`
 	Code            string `json:"code"`
 	Message         string `json:"message"`
+	// RetryAfterMs comes with overloaded: see Error.RetryAfterMs.
+	RetryAfterMs int64 `json:"retryAfterMs,omitempty"`
 }
 
 // NewErrorFrame builds the error answer to a frame.
 func NewErrorFrame(f ClientFrame, err *Error) ErrorFrame {
-	return ErrorFrame{Type: TypeError, ID: f.ID, ClientMessageID: f.ClientMessageID, Code: err.Code, Message: err.Message}
+	return ErrorFrame{Type: TypeError, ID: f.ID, ClientMessageID: f.ClientMessageID, Code: err.Code, Message: err.Message,
+		RetryAfterMs: err.RetryAfterMs}
 }
