@@ -87,8 +87,8 @@ func TestAuditIsForAuditorsOnly(t *testing.T) {
 
 // A forward page holds every message the log has, even while the history
 // projection lags: a sync after a reconnect must not miss what was sent while
-// the client was away. A transaction holding an xid keeps the global log's
-// readers (the projections) from seeing the new messages until it ends.
+// the client was away. A transaction holding the history projection's
+// checkpoint row keeps it from applying the new messages until it ends.
 func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	t.Parallel()
 	e := newEngine(t)
@@ -100,7 +100,7 @@ func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer blocker.Rollback(context.Background())
-	if _, err := blocker.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil {
+	if _, err := blocker.Exec(context.Background(), "SELECT FROM rm_checkpoints WHERE name = 'history' FOR UPDATE"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {

@@ -91,18 +91,19 @@ func TestOperatorRepairsACorruptEventInTheLog(t *testing.T) {
 }
 
 // insertRawEvent writes an event the way a careless script would, with plain
-// SQL next to the store: at the stream's next version, positioned by its
-// transaction id as the store numbers events. It returns the event's
-// position and version.
+// SQL next to the store: at the stream's next version, at the log's next
+// position as the store numbers events. It returns the event's position and
+// version.
 func insertRawEvent(t *testing.T, env *projectiontest.Env, stream, eventType, data string) (events.Position, int64) {
 	t.Helper()
 	id := uuid.New()
 	meta := fmt.Sprintf(`{"eventId":%q,"correlationId":"sql","causationId":"sql","actor":"operator","occurredAt":1,"schemaVersion":1}`, id)
 	var pos, version int64
 	err := env.Pool.QueryRow(ctx, `WITH v AS (
-			UPDATE tellyou_streams SET version = version + 1 WHERE stream_id = $1 RETURNING version)
+			UPDATE tellyou_streams SET version = version + 1 WHERE stream_id = $1 RETURNING version),
+		h AS (UPDATE tellyou_log_head SET position = position + 1 RETURNING position)
 		INSERT INTO tellyou_events (position, stream_id, version, event_id, type, data, metadata)
-		SELECT pg_current_xact_id()::text::bigint << 20, $1, v.version, $2, $3, $4::json, $5::json FROM v
+		SELECT h.position, $1, v.version, $2, $3, $4::json, $5::json FROM v, h
 		RETURNING position, version`, stream, id, eventType, data, meta).Scan(&pos, &version)
 	if err != nil {
 		t.Fatalf("insert a raw %s into %s: %v", eventType, stream, err)

@@ -8,20 +8,10 @@ import (
 	"net"
 	"syscall"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tellyou/tellyou/events"
 )
-
-// maxTxEvents bounds the events of one transaction: an event's position is its
-// transaction's xid << 20 plus its index in the transaction.
-const maxTxEvents = 1 << 20
-
-// maxOrderRetries bounds the retries of an append whose transaction turned
-// out older than the stream's last event (see errStreamOrder). Each retry is a
-// new transaction, with a newer xid, so one retry normally suffices.
-const maxOrderRetries = 10
 
 // Append adds events to the end of a stream in one transaction. See
 // events.Store for the guarantees. Errors: *events.VersionConflictError
@@ -55,11 +45,12 @@ func (s *Store) Append(ctx context.Context, streamID string, expected events.Exp
 // appendAlone appends in a transaction of its own, retrying as Append
 // describes.
 func (s *Store) appendAlone(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
+	req := []appendSpec{{streamID: streamID, expected: expected, evs: evs}}
 	lost := 0
-	for attempt := 0; ; attempt++ {
-		res, err := s.appendInNewTx(ctx, streamID, expected, evs)
-		if errors.Is(err, errStreamOrder) && attempt < maxOrderRetries {
-			continue
+	for {
+		results, errs, err := s.commitAppends(ctx, req)
+		if err == nil {
+			err = errs[0]
 		}
 		if isLostConnection(err) && lost < int(s.pool.Config().MaxConns) && ctx.Err() == nil {
 			lost++
@@ -69,78 +60,20 @@ func (s *Store) appendAlone(ctx context.Context, streamID string, expected event
 			return s.explainFailure(ctx, streamID, expected, evs, err)
 		}
 		s.announce()
-		return res, nil
+		return results[0], nil
 	}
 }
 
-func (s *Store) appendInNewTx(ctx context.Context, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return events.AppendResult{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) // a no-op after Commit
-	res, _, err := appendTx(ctx, tx, 0, streamID, expected, evs)
-	if err != nil {
-		return events.AppendResult{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return events.AppendResult{}, fmt.Errorf("commit: %w", err)
-	}
-	return res, nil
-}
-
-// errVersionCheck is appendTx's report that the stream is not at the expected
-// version. Append turns it into an *events.VersionConflictError, or into a
-// Duplicate result when the events are already stored. The transaction is
-// still usable.
+// errVersionCheck is commitAppends' report that a stream is not at the
+// expected version. Append turns it into an *events.VersionConflictError, or
+// into a Duplicate result when the events are already stored.
 var errVersionCheck = errors.New("version check failed")
 
-// errStreamOrder is appendTx's report that the transaction's xid, and so its
-// positions, are not above the stream's last event: the transaction took its
-// xid before that event's transaction committed. Nothing is inserted, but the
-// stream's version has moved: roll the transaction back. A new transaction gets
-// a newer xid.
-var errStreamOrder = errors.New("transaction is older than the stream's last append")
-
-// appendTx appends evs to a stream in tx, numbering their positions from
-// offset within the transaction, and returns the offset for the
-// transaction's next append: one transaction may append to several streams
-// (group commit).
-//
-// Two statements, one round trip each. The first checks the expected version on
-// the stream's row and advances it, which locks the row until tx ends. The
-// second, whose snapshot is taken after the lock was granted and so shows the
-// stream's last event, inserts the events if their positions are above it.
-func appendTx(ctx context.Context, tx pgx.Tx, offset int, streamID string, expected events.ExpectedVersion, evs []events.EventData) (events.AppendResult, int, error) {
-	if offset < 0 || offset+len(evs) > maxTxEvents {
-		return events.AppendResult{}, offset, fmt.Errorf("%d events at offset %d do not fit in one transaction (max %d)", len(evs), offset, maxTxEvents)
-	}
-	count := int64(len(evs))
-	var lastVersion int64
-	sql, args := versionStep(streamID, expected, count)
-	err := tx.QueryRow(ctx, sql, args...).Scan(&lastVersion)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return events.AppendResult{}, offset, errVersionCheck
-	}
-	if err != nil {
-		return events.AppendResult{}, offset, fmt.Errorf("advance stream version: %w", err)
-	}
-
-	firstVersion := lastVersion - count + 1
-	var inserted, lastPosition int64
-	err = tx.QueryRow(ctx, sqlInsertEvents, insertArgs(streamID, firstVersion, offset, evs)...).
-		Scan(&inserted, &lastPosition)
-	if err != nil {
-		return events.AppendResult{}, offset, fmt.Errorf("insert events: %w", err)
-	}
-	if inserted == 0 {
-		return events.AppendResult{}, offset, errStreamOrder
-	}
-	return events.AppendResult{
-		FirstVersion: firstVersion,
-		LastVersion:  lastVersion,
-		Position:     events.Position(lastPosition),
-	}, offset + len(evs), nil
+// appendSpec is one append of a transaction.
+type appendSpec struct {
+	streamID string
+	expected events.ExpectedVersion
+	evs      []events.EventData
 }
 
 // The version steps ($1 stream, $2 event count, $3 expected version) return
@@ -164,26 +97,18 @@ const (
 		RETURNING version`
 )
 
-// sqlInsertEvents inserts the events ($4..$7, in order) of stream $1 from
-// version $2 at positions (xid << 20) + $3 + index, all or none: none unless
-// the stream's previous event is visible and below those positions (or there
-// is none). It returns how many it inserted and the last position.
-const sqlInsertEvents = `
-	WITH tx AS (
-		SELECT (pg_current_xact_id()::text::bigint << 20) + $3 AS base
-	),
-	inserted AS (
-		INSERT INTO tellyou_events (position, stream_id, version, event_id, type, data, metadata)
-		SELECT tx.base + e.n - 1, $1, $2 + e.n - 1, e.id, e.type, e.data::json, e.metadata::json
-		FROM tx, unnest($4::uuid[], $5::text[], $6::text[], $7::text[])
-			WITH ORDINALITY AS e(id, type, data, metadata, n)
-		WHERE $2 = 1 OR EXISTS (
-			SELECT FROM tellyou_events p
-			WHERE p.stream_id = $1 AND p.version = $2 - 1 AND p.position < tx.base
-		)
-		RETURNING position
-	)
-	SELECT count(*), coalesce(max(position), 0) FROM inserted`
+// versionStep returns the statement that checks and advances a stream's
+// version for an append of count events (see the sqlCreateStream family).
+func versionStep(streamID string, expected events.ExpectedVersion, count int64) (string, []any) {
+	switch expected {
+	case events.NoStream:
+		return sqlCreateStream, []any{streamID, count}
+	case events.AnyVersion:
+		return sqlAdvanceAnyStream, []any{streamID, count}
+	default:
+		return sqlAdvanceStream, []any{streamID, count, int64(expected)}
+	}
+}
 
 func isUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError

@@ -5,17 +5,20 @@
 // tellyou_streams holds each stream's current version; tellyou_events holds
 // the events, with their stream version, global position, unique event id, and
 // data and metadata as json (not jsonb, which would normalise them: auditors
-// get the appended bytes back). Migrate creates them; New expects them.
+// get the appended bytes back); tellyou_log_head holds the position of the
+// last event. Migrate creates them; New expects them.
 //
 // # Appends
 //
-// An append is one transaction of two statements. The first checks the
-// expected version on the stream's row and advances it (NoStream inserts the
-// row, an expected version updates it only if it still holds that version,
-// AnyVersion upserts it); the row lock this takes serialises appends to the
-// same stream and to no other. The second inserts all the events from arrays.
-// A failed version check inserts nothing and Append reports an
-// *events.VersionConflictError.
+// An append is one transaction of two round trips (commit.go). The first
+// begins it and checks the expected version on the stream's row and advances
+// it (NoStream inserts the row, an expected version updates it only if it
+// still holds that version, AnyVersion upserts it); the row lock this takes
+// serialises appends to the same stream and to no other. The second takes the
+// next positions from the one row of tellyou_log_head, inserts all the events
+// from arrays and commits, pipelined. A failed version check inserts nothing
+// and Append reports an *events.VersionConflictError. Concurrent appends
+// share these transactions (group commit, groupcommit.go).
 //
 // Event ids are looked up only when an append fails (the version check or the
 // event id's unique constraint), so the usual append of new ids pays nothing
@@ -31,40 +34,33 @@
 // The notifier sends one NOTIFY at a time, so a burst of appends costs one or
 // two notices.
 //
-// # Global positions without gaps
+// # Global positions in commit order
 //
 // A sequence cannot number the global log: numbers are taken at insert but
 // become visible at commit, so a reader that has passed 11 never sees 10
-// committed late. Instead an event's position is
+// committed late. Instead an append transaction takes its positions from
+// tellyou_log_head (UPDATE ... SET position = position + n) in the same
+// statement that inserts its events, right before it commits, and holds
+// that row's lock until its commit ends. So transactions that append commit
+// one at a time, in the order of their positions, and a transaction becomes
+// visible to readers before it releases its locks: whatever a reader's
+// snapshot shows of the log is a prefix of it, and no event can commit later
+// below a position a reader was shown. Positions are therefore gapless
+// (1, 2, 3, ...; a transaction that rolls back gives its positions back) and
+// readers of the global log (ReadAll, Head, Subscribe) show every committed
+// event at once: no other transaction, in this database or another of the
+// server, holds them back.
 //
-//	(xid of its transaction << 20) + index of the event in the transaction
+// The price is that commits of appends are serial: one commit (one WAL
+// flush) at a time for the whole log. Group commit makes each of them carry
+// every append that queued meanwhile, so the log's rate grows with the load
+// instead of being one flush per append. The lock is held only while
+// PostgreSQL inserts and commits: it is taken in the last round trip, after
+// the stream rows, and nothing waits on this process while it is held.
 //
-// and the readers of the global log (ReadAll, Head, Subscribe) return only
-// positions below (xmin of their snapshot << 20): events of transactions older
-// than every transaction still running, whose place can therefore no longer
-// change. A transaction that commits late has an xid at or above that xmin, so
-// its events appear above everything readers were shown: nothing is skipped.
-// The price is that readers of the global log wait for the oldest running
-// transaction with an xid, of any database on the server (xids are
-// server-wide): keep write transactions short, and know that a session left
-// idle in a transaction, or a prepared transaction, holds the global log back
-// until it ends. ReadStream does not wait: it shows committed events at once,
-// so a writer reads its own appends.
-//
-// Positions are sparse: large jumps between transactions, consecutive within
-// one. The index leaves room for 2^20 events per transaction, enough for
-// several appends in one transaction (appendTx takes the offset of its first
-// event) as group commit will need.
-//
-// Within a stream, positions must follow versions. The row lock orders
-// appends to a stream, but a transaction's xid is taken at its first write,
-// which may come before it waits for that lock (or, with several appends in
-// one transaction, long before): a transaction could then append after a
-// younger one. The insert, whose snapshot postdates the lock and so shows the
-// stream's last event, therefore writes nothing unless that event is below
-// the new positions; Append then rolls back and retries in a new transaction,
-// whose xid is newer. With one append per transaction this takes two appends
-// to one stream racing within microseconds.
+// Events appended before tellyou_log_head existed (schema version 1) keep the
+// positions they had, derived from their transaction ids; the log head starts
+// above the highest of them (migration 002).
 //
 // # Subscriptions
 //
@@ -72,9 +68,5 @@
 // append by this store (in process), a notice from another store (one LISTEN
 // connection per Store feeds all its subscribers, and wakes them all after it
 // reconnects, in case notices were missed), or Config.PollInterval as the
-// fallback. A committed event may not be readable yet, because an older
-// transaction is still running; a subscriber that finds nothing to read but
-// sees that events exist beyond its position looks again after a pause of a
-// few milliseconds that doubles up to PollInterval, rather than waiting for a
-// whole interval.
+// fallback.
 package pgstore

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/tellyou/tellyou/events"
 )
 
@@ -35,8 +32,10 @@ import (
 
 const (
 	// defaultCommitters is the number of batches in flight at once when
-	// Config.Committers is 0: enough to keep the server busy while one batch
-	// waits for its WAL flush, few enough to leave the pool to readers.
+	// Config.Committers is 0. Batches commit one at a time (they take their
+	// positions under the log head's lock, see commitAppends), so more
+	// committers do not commit more often: they let the next batches run
+	// their version steps while one commits, and leave the pool to readers.
 	defaultCommitters = 4
 	// maxBatchAppends and maxBatchEvents bound one batch.
 	maxBatchAppends = 256
@@ -175,18 +174,11 @@ func (s *Store) commitBatch(ctx context.Context, batch []*appendRequest) {
 	// Stream rows are locked in one order by every batch, so two batches
 	// that share streams wait for each other instead of deadlocking.
 	slices.SortStableFunc(live, func(a, b *appendRequest) int { return strings.Compare(a.streamID, b.streamID) })
-	var (
-		results []events.AppendResult
-		errs    []error
-		err     error
-	)
-	for attempt := 0; ; attempt++ {
-		results, errs, err = s.appendBatchInNewTx(ctx, live)
-		if errors.Is(err, errStreamOrder) && attempt < maxOrderRetries {
-			continue
-		}
-		break
+	specs := make([]appendSpec, len(live))
+	for i, req := range live {
+		specs[i] = appendSpec{streamID: req.streamID, expected: req.expected, evs: req.evs}
 	}
+	results, errs, err := s.commitAppends(ctx, specs)
 	if err != nil {
 		for _, req := range live {
 			req.done <- appendOutcome{alone: true}
@@ -199,111 +191,4 @@ func (s *Store) commitBatch(ctx context.Context, batch []*appendRequest) {
 	for i, req := range live {
 		req.done <- appendOutcome{res: results[i], err: errs[i]}
 	}
-}
-
-// appendBatchInNewTx appends every request of the batch in one transaction:
-// the version steps of all of them pipelined in one round trip, then the
-// inserts of those whose version check passed in a second. It returns each
-// request's result or errVersionCheck, and an error that fails the whole
-// batch (the transaction is rolled back).
-func (s *Store) appendBatchInNewTx(ctx context.Context, batch []*appendRequest) ([]events.AppendResult, []error, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) // a no-op after Commit
-
-	versions := &pgx.Batch{}
-	for _, req := range batch {
-		sql, args := versionStep(req.streamID, req.expected, int64(len(req.evs)))
-		versions.Queue(sql, args...)
-	}
-	lastVersions := make([]int64, len(batch))
-	errs := make([]error, len(batch))
-	br := tx.SendBatch(ctx, versions)
-	for i := range batch {
-		err := br.QueryRow().Scan(&lastVersions[i])
-		if errors.Is(err, pgx.ErrNoRows) {
-			errs[i] = errVersionCheck
-			continue
-		}
-		if err != nil {
-			br.Close()
-			return nil, nil, fmt.Errorf("advance stream version: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return nil, nil, fmt.Errorf("advance stream versions: %w", err)
-	}
-
-	inserts := &pgx.Batch{}
-	offset := 0
-	for i, req := range batch {
-		if errs[i] != nil {
-			continue
-		}
-		count := int64(len(req.evs))
-		inserts.Queue(sqlInsertEvents, insertArgs(req.streamID, lastVersions[i]-count+1, offset, req.evs)...)
-		offset += len(req.evs)
-	}
-	results := make([]events.AppendResult, len(batch))
-	if inserts.Len() > 0 {
-		br = tx.SendBatch(ctx, inserts)
-		for i, req := range batch {
-			if errs[i] != nil {
-				continue
-			}
-			var inserted, lastPosition int64
-			if err := br.QueryRow().Scan(&inserted, &lastPosition); err != nil {
-				br.Close()
-				return nil, nil, fmt.Errorf("insert events: %w", err)
-			}
-			if inserted == 0 {
-				br.Close()
-				return nil, nil, errStreamOrder
-			}
-			count := int64(len(req.evs))
-			results[i] = events.AppendResult{
-				FirstVersion: lastVersions[i] - count + 1,
-				LastVersion:  lastVersions[i],
-				Position:     events.Position(lastPosition),
-			}
-		}
-		if err := br.Close(); err != nil {
-			return nil, nil, fmt.Errorf("insert events: %w", err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, nil, fmt.Errorf("commit: %w", err)
-	}
-	return results, errs, nil
-}
-
-// versionStep returns the statement that checks and advances a stream's
-// version for an append of count events (see the sqlCreateStream family).
-func versionStep(streamID string, expected events.ExpectedVersion, count int64) (string, []any) {
-	switch expected {
-	case events.NoStream:
-		return sqlCreateStream, []any{streamID, count}
-	case events.AnyVersion:
-		return sqlAdvanceAnyStream, []any{streamID, count}
-	default:
-		return sqlAdvanceStream, []any{streamID, count, int64(expected)}
-	}
-}
-
-// insertArgs returns sqlInsertEvents' arguments for evs appended to a stream
-// from firstVersion, at offset within the transaction.
-func insertArgs(streamID string, firstVersion int64, offset int, evs []events.EventData) []any {
-	ids := make([]pgtype.UUID, len(evs))
-	types := make([]string, len(evs))
-	data := make([]string, len(evs))
-	metadata := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = pgtype.UUID{Bytes: e.EventID, Valid: true}
-		types[i] = e.Type
-		data[i] = string(e.Data)
-		metadata[i] = string(e.Metadata)
-	}
-	return []any{streamID, firstVersion, int64(offset), ids, types, data, metadata}
 }

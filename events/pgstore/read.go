@@ -12,17 +12,11 @@ import (
 	"github.com/tellyou/tellyou/events"
 )
 
-// finalBound is the position below which every event's place is final: rows of
-// transactions older than every transaction still running. The subquery
-// evaluates it once per statement, from the statement's own snapshot.
-const finalBound = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
-
 const eventColumns = `position, stream_id, version, event_id, type, data, metadata, recorded_at`
 
 // ReadStream returns up to limit events of a stream with version >= fromVersion,
-// in version order; limit <= 0 means 1000. It reads committed events at once,
-// without waiting for their global positions to be final, so a caller reads its
-// own appends.
+// in version order; limit <= 0 means 1000. It shows every committed event, so a
+// caller reads its own appends.
 func (s *Store) ReadStream(ctx context.Context, streamID string, fromVersion int64, limit int) ([]events.RecordedEvent, error) {
 	if streamID == "" {
 		return nil, errors.New("read stream: empty stream id")
@@ -41,17 +35,17 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, fromVersion int
 }
 
 // ReadAll returns up to limit events after position after, in position order;
-// limit <= 0 means 1000. It returns only events written by transactions older
-// than every transaction still running (on the whole PostgreSQL server, as
-// xids are server-wide): a committed event stays invisible here until they
-// end.
+// limit <= 0 means 1000. It shows every committed event at once: appends
+// commit in the order of their positions (see commitAppends), so what a
+// statement sees of the log is always a prefix of it, and no event can commit
+// later at a position below one already shown. No other transaction, of this
+// database or another, holds it back.
 func (s *Store) ReadAll(ctx context.Context, after events.Position, limit int) ([]events.RecordedEvent, error) {
 	if limit <= 0 {
 		limit = defaultReadLimit
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM tellyou_events
-		WHERE position > $1 AND position < `+finalBound+`
-		ORDER BY position LIMIT $2`,
+		WHERE position > $1 ORDER BY position LIMIT $2`,
 		int64(after), limit)
 	evs, err := collectEvents(rows, err)
 	if err != nil {
@@ -60,29 +54,14 @@ func (s *Store) ReadAll(ctx context.Context, after events.Position, limit int) (
 	return evs, nil
 }
 
-// Head returns the position of the last event ReadAll can return (0 for none).
+// Head returns the position of the last event appended (0 for none).
 func (s *Store) Head(ctx context.Context) (events.Position, error) {
 	var head int64
-	err := s.pool.QueryRow(ctx,
-		`SELECT coalesce(max(position), 0) FROM tellyou_events WHERE position < `+finalBound,
-	).Scan(&head)
+	err := s.pool.QueryRow(ctx, `SELECT position FROM tellyou_log_head`).Scan(&head)
 	if err != nil {
 		return 0, fmt.Errorf("read head position: %w", err)
 	}
 	return events.Position(head), nil
-}
-
-// pendingAfter reports whether events exist after position after that ReadAll
-// does not return yet: committed, but not final while an older transaction runs.
-func (s *Store) pendingAfter(ctx context.Context, after events.Position) (bool, error) {
-	var pending bool
-	err := s.pool.QueryRow(ctx,
-		`SELECT EXISTS (SELECT FROM tellyou_events WHERE position > $1)`, int64(after),
-	).Scan(&pending)
-	if err != nil {
-		return false, fmt.Errorf("look for pending events after position %d: %w", after, err)
-	}
-	return pending, nil
 }
 
 func collectEvents(rows pgx.Rows, err error) ([]events.RecordedEvent, error) {

@@ -8,18 +8,11 @@ import (
 	"github.com/tellyou/tellyou/events"
 )
 
-// minPendingBackoff is the first pause of a subscriber that sees committed
-// events it cannot read yet (an older transaction is still running). The pause
-// doubles up to PollInterval.
-const minPendingBackoff = 2 * time.Millisecond
-
 // Subscribe delivers the global log after position after to handle, in
 // batches of at most batchSize events (batchSize <= 0 means 1000); see
 // events.Store. It reads with ReadAll until it is caught up, then waits for a
 // wake-up: an append by this store (at once), an append by another store on
-// the database (through LISTEN/NOTIFY), or PollInterval. While committed events
-// wait for an older transaction, it looks again after a short pause that
-// grows from a few milliseconds to PollInterval.
+// the database (through LISTEN/NOTIFY), or PollInterval.
 //
 // It returns ctx.Err() when ctx ends and handle's error, wrapped, when handle
 // fails. Database errors do not end it: it logs them and tries again after
@@ -30,7 +23,6 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, batchSize 
 	}
 	timer := time.NewTimer(s.cfg.PollInterval)
 	defer timer.Stop()
-	var backoff time.Duration
 	for {
 		wake := s.wakeups.wait()
 		batch, err := s.ReadAll(ctx, after, batchSize)
@@ -40,33 +32,15 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, batchSize 
 					after, batch[0].Position, batch[len(batch)-1].Position, err)
 			}
 			after = batch[len(batch)-1].Position
-			backoff = 0
 			continue
 		}
-
-		wait := s.cfg.PollInterval
-		var pending bool
-		if err == nil {
-			pending, err = s.pendingAfter(ctx, after)
-		}
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case err != nil:
-			s.log.Warn("event store: subscription read failed, retrying", "after", after, "err", err)
-			backoff = 0
-		case pending:
-			backoff = min(max(2*backoff, minPendingBackoff), s.cfg.PollInterval)
-			wait = backoff
-			// The wake taken before the read may be the one of the very event that
-			// is pending: waiting on it again would spin. Only later appends
-			// (such as the commit of the transaction in the way) should wake us.
-			wake = s.wakeups.wait()
-		default:
-			backoff = 0
 		}
-
-		timer.Reset(wait) // since Go 1.23, Reset also drops an unreceived fire
+		if err != nil {
+			s.log.Warn("event store: subscription read failed, retrying", "after", after, "err", err)
+		}
+		timer.Reset(s.cfg.PollInterval) // since Go 1.23, Reset also drops an unreceived fire
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

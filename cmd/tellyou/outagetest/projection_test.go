@@ -45,9 +45,10 @@ func TestCorruptEventShowsOnMetricsUntilRepaired(t *testing.T) {
 	id := uuid.New()
 	var bad, version int64
 	err = db.QueryRow(ctx, `WITH v AS (
-			UPDATE tellyou_streams SET version = version + 1 WHERE stream_id = 'd:ann:bob' RETURNING version)
+			UPDATE tellyou_streams SET version = version + 1 WHERE stream_id = 'd:ann:bob' RETURNING version),
+		h AS (UPDATE tellyou_log_head SET position = position + 1 RETURNING position)
 		INSERT INTO tellyou_events (position, stream_id, version, event_id, type, data, metadata)
-		SELECT pg_current_xact_id()::text::bigint << 20, 'd:ann:bob', v.version, $1, 'MessageRecalled', $2::json, $3::json FROM v
+		SELECT h.position, 'd:ann:bob', v.version, $1, 'MessageRecalled', $2::json, $3::json FROM v, h
 		RETURNING position, version`, id,
 		fmt.Sprintf(`{"sessionId":"d:ann:bob","messageId":%q,"seq":"oops","by":"ann","recalledAt":1}`, first["messageId"]),
 		fmt.Sprintf(`{"eventId":%q,"correlationId":"sql","causationId":"sql","actor":"ann","occurredAt":1,"schemaVersion":1}`, id),
