@@ -37,6 +37,13 @@ type Metrics struct {
 	// ProjectionFailures counts failed attempts of a projection to apply its
 	// next events, by projection: each failed retry counts.
 	ProjectionFailures *prometheus.CounterVec
+	// DeliveryEvents counts events the delivery hub handled, by the way they
+	// came (source: fast, bus, log) and what became of them (outcome:
+	// delivered, repeated, overflow, not_published).
+	DeliveryEvents *prometheus.CounterVec
+	// DeliveryGapsSkipped counts runs of events pushed without the events
+	// before them, which did not come within the hold timeout.
+	DeliveryGapsSkipped prometheus.Counter
 
 	// EventStoreAppend, EventStoreRead, EventStoreErrors and EventsAppended
 	// measure the event store through an InstrumentedStore (see
@@ -90,6 +97,14 @@ func New() *Metrics {
 			Name: "tellyou_projection_failures_total", Help: "Failed attempts of a projection to apply its next events (each failed retry counts).",
 		}, []string{"projection"}),
 	}
+	m.DeliveryEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tellyou_delivery_events_total",
+		Help: "Events the delivery hub handled, by source (fast, bus, log) and outcome (delivered, repeated, overflow, not_published).",
+	}, []string{"source", "outcome"})
+	m.DeliveryGapsSkipped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "tellyou_delivery_gaps_skipped_total",
+		Help: "Runs of events pushed without the events before them, which did not come within the hold timeout.",
+	})
 	m.EventStoreAppend, m.EventStoreRead, m.EventStoreErrors, m.EventsAppended = newEventStoreMetrics()
 	// The error codes that mean the server failed (PROTOCOL.md) are present
 	// at zero from the start, so that an alert on their rate sees the first.
@@ -102,6 +117,7 @@ func New() *Metrics {
 		m.MessagesSent, m.SendAckLatency, m.PushLatency, m.ConnectedClients, m.Redeliveries,
 		m.RateLimited, m.SlowClientsClosed, m.FrameErrors, m.HTTPRequests, m.DeadLetters, m.ProjectionFailures,
 		m.EventStoreAppend, m.EventStoreRead, m.EventStoreErrors, m.EventsAppended,
+		m.DeliveryEvents, m.DeliveryGapsSkipped,
 	)
 	return m
 }

@@ -1,0 +1,375 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/handlers/metrics"
+)
+
+// Members resolves a session's current members. handlers.Queries implements it.
+type Members interface {
+	Members(ctx context.Context, sessionID string) ([]string, error)
+}
+
+// DefaultMaxReceiptMembers is Options.MaxReceiptMembers' default.
+const DefaultMaxReceiptMembers = 100
+
+// Options are the hub's tunables. Zero values take the defaults.
+type Options struct {
+	// RedeliveryTimeout is how long a pushed message may wait for the user's
+	// received ack before it is pushed to the connection again (default
+	// 10 s), counted from when the connection had nothing queued.
+	RedeliveryTimeout time.Duration
+	// MaxRedeliveries is how many times one message is pushed again to one
+	// connection (default 3); after that it waits in the user's inbox.
+	MaxRedeliveries int
+	// MaxTracked bounds the messages one connection awaits acks for (default
+	// 1024); past it the oldest is no longer redelivered.
+	MaxTracked int
+	// MemberCacheSize is how many sessions' member lists the hub keeps
+	// (default 10,000), shared out over the shards.
+	MemberCacheSize int
+	// MaxReceiptMembers is the largest session whose receipts are pushed
+	// (default DefaultMaxReceiptMembers). Every member's ack in a session of
+	// n members would otherwise push n-1 receipts: n² frames when everyone
+	// reads. In larger groups members see read state by pulling it.
+	MaxReceiptMembers int
+	// MaxRetries is how many times the hub tries an event again when it
+	// cannot push it (its session's members cannot be resolved, say) before
+	// it gives up on it and dead-letters it (default 3). RetryInterval is the
+	// first pause (default 50 ms); each further one doubles, up to eight times
+	// the first. The event's shard waits meanwhile: pushes keep their order.
+	MaxRetries    int
+	RetryInterval time.Duration
+	// Shards is how many goroutines deliver events (default 4); a session's
+	// events always go through the same one, in order.
+	Shards int
+	// InboxSize bounds the runs of events waiting for one shard (default
+	// 4096). A fast-path or bus run that finds the inbox full is dropped:
+	// the follower of the log delivers it a moment later.
+	InboxSize int
+	// HoldTimeout is how long a run of events waits for the events before it
+	// (default 3 s) before it is delivered without them; see the sequencer.
+	HoldTimeout time.Duration
+	// ForgetAfter is how long a session's order is kept once nothing comes
+	// for it and the follower has passed it (default 1 min).
+	ForgetAfter time.Duration
+	// EventsTopic and TypingTopic are the bus topics of events and typing
+	// notices (defaults DefaultEventsTopic and DefaultTypingTopic).
+	EventsTopic string
+	TypingTopic string
+	// BusQueue bounds the appends waiting to be published on the bus
+	// (default 8192); past it an append is not published (other nodes'
+	// followers deliver it).
+	BusQueue int
+}
+
+// Default bus topics.
+const (
+	DefaultEventsTopic = "tellyou.events"
+	DefaultTypingTopic = "tellyou.typing"
+)
+
+func (o *Options) setDefaults() {
+	if o.RedeliveryTimeout <= 0 {
+		o.RedeliveryTimeout = 10 * time.Second
+	}
+	if o.MaxRedeliveries <= 0 {
+		o.MaxRedeliveries = 3
+	}
+	if o.MaxTracked <= 0 {
+		o.MaxTracked = 1024
+	}
+	if o.MemberCacheSize <= 0 {
+		o.MemberCacheSize = 10000
+	}
+	if o.MaxReceiptMembers <= 0 {
+		o.MaxReceiptMembers = DefaultMaxReceiptMembers
+	}
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = 3
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = 50 * time.Millisecond
+	}
+	if o.Shards <= 0 {
+		o.Shards = 4
+	}
+	if o.InboxSize <= 0 {
+		o.InboxSize = 4096
+	}
+	if o.HoldTimeout <= 0 {
+		o.HoldTimeout = 3 * time.Second
+	}
+	if o.ForgetAfter <= 0 {
+		o.ForgetAfter = time.Minute
+	}
+	if o.EventsTopic == "" {
+		o.EventsTopic = DefaultEventsTopic
+	}
+	if o.TypingTopic == "" {
+		o.TypingTopic = DefaultTypingTopic
+	}
+	if o.BusQueue <= 0 {
+		o.BusQueue = 8192
+	}
+}
+
+// Bus carries fast-path events and typing notices between the nodes of a
+// deployment. It must deliver every message published after a subscription
+// started to that subscription, at most once normally (a repeated event is
+// dropped by the sequencer anyway), and may lose messages while it is down:
+// every node's follower of the log delivers what the bus did not.
+type Bus interface {
+	message.Publisher
+	message.Subscriber
+}
+
+// Config configures a Hub.
+type Config struct {
+	Options
+	// Members resolves the members of sessions the hub has not seen created.
+	// Required.
+	Members Members
+	// Metrics receives push latency, redeliveries, dead letters and the
+	// delivery counters. Required.
+	Metrics *metrics.Metrics
+	// Bus connects the nodes of a deployment; nil for a single node.
+	Bus Bus
+	// DeadLetters receives the events the hub gave up on (see
+	// DefaultDeadLetterTopic); nil: they are only logged and counted.
+	DeadLetters message.Publisher
+	// Logger receives failures (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock push latency is measured against the events'
+	// occurredAt (default time.Now). Redelivery uses the monotonic clock.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	c.Options.setDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports missing dependencies.
+func (c Config) Validate() error {
+	switch {
+	case c.Members == nil:
+		return errors.New("delivery hub config: nil Members")
+	case c.Metrics == nil:
+		return errors.New("delivery hub config: nil Metrics")
+	}
+	return nil
+}
+
+// Hub delivers committed events and typing notices to the connections of
+// this node; see the package doc for the ways events reach it.
+type Hub struct {
+	cfg Config
+	// node names this node on the bus, so that it skips its own messages.
+	node   string
+	seed   maphash.Seed
+	shards []*shard
+	// published queues fast-path appends for the bus publisher.
+	published chan appendOf
+
+	running atomic.Bool
+	ready   chan struct{}
+
+	mu    sync.RWMutex
+	users map[string]map[*Client]struct{}
+}
+
+// New builds a Hub; Run starts it.
+func New(cfg Config) (*Hub, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, node: uuid.NewString(), seed: maphash.MakeSeed(), ready: make(chan struct{}),
+		users: make(map[string]map[*Client]struct{})}
+	for range cfg.Shards {
+		sh, err := newShard(h)
+		if err != nil {
+			return nil, err
+		}
+		h.shards = append(h.shards, sh)
+	}
+	if cfg.Bus != nil {
+		h.published = make(chan appendOf, cfg.BusQueue)
+	}
+	return h, nil
+}
+
+// Ready is closed once Run has started its shards and, with a bus, has
+// subscribed to it.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Run delivers until ctx ends, then waits for its goroutines and returns
+// nil; it returns an error when it cannot subscribe to the bus or a bus
+// subscription ends before ctx. Run must not be called twice.
+func (h *Hub) Run(ctx context.Context) error {
+	if !h.running.CompareAndSwap(false, true) {
+		return errors.New("delivery hub already running")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, sh := range h.shards {
+		wg.Go(func() { sh.run(ctx) })
+	}
+	wg.Go(func() { h.sweep(ctx) })
+	ended := make(chan error, 2)
+	if h.cfg.Bus != nil {
+		events, err := h.cfg.Bus.Subscribe(ctx, h.cfg.EventsTopic)
+		if err != nil {
+			return fmt.Errorf("subscribe to %s: %w", h.cfg.EventsTopic, err)
+		}
+		typing, err := h.cfg.Bus.Subscribe(ctx, h.cfg.TypingTopic)
+		if err != nil {
+			return fmt.Errorf("subscribe to %s: %w", h.cfg.TypingTopic, err)
+		}
+		wg.Go(func() { ended <- h.receiveEvents(ctx, events) })
+		wg.Go(func() { ended <- h.receiveTyping(ctx, typing) })
+		wg.Go(func() { h.publish(ctx) })
+	}
+	close(h.ready)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-ended:
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+}
+
+// Committed is the fast path: it hands an append, as its appender holds it,
+// to the shard of its session and, with a bus, to the bus publisher. It
+// never blocks: an append that finds no room is left to the follower.
+func (h *Hub) Committed(c events.Committed) {
+	if len(c.Events) == 0 || len(c.Events) != len(c.Envelopes) {
+		return
+	}
+	run := fromCommitted(c)
+	h.offer(sourceFast, run)
+	if h.published != nil {
+		select {
+		case h.published <- run:
+		default:
+			h.cfg.Metrics.DeliveryEvents.WithLabelValues(sourceFast.String(), outcomeNotPublished).Add(float64(len(run.events)))
+		}
+	}
+}
+
+// offer hands a run to its shard without blocking.
+func (h *Hub) offer(src source, run appendOf) {
+	sh := h.shardOf(run.streamID)
+	select {
+	case sh.in <- item{source: src, run: run}:
+	default:
+		h.cfg.Metrics.DeliveryEvents.WithLabelValues(src.String(), outcomeOverflow).Add(float64(len(run.events)))
+	}
+}
+
+func (h *Hub) shardOf(streamID string) *shard { return h.shards[h.shardIndex(streamID)] }
+
+func (h *Hub) shardIndex(streamID string) int {
+	return int(maphash.String(h.seed, streamID) % uint64(len(h.shards)))
+}
+
+// Register adds a connection of userID; pushes for the user's sessions go to
+// out from now on. Call Unregister when the connection ends.
+func (h *Hub) Register(userID string, out Outbox) *Client {
+	c := &Client{hub: h, userID: userID, out: out, own: make(map[string]struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.users[userID]
+	if set == nil {
+		set = make(map[*Client]struct{})
+		h.users[userID] = set
+	}
+	set[c] = struct{}{}
+	return c
+}
+
+func (h *Hub) unregister(c *Client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.users[c.userID]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(h.users, c.userID)
+	}
+}
+
+// Acked tells the hub that userID's received watermark in the session reached
+// seq (the user's own ack frame, on this node): the messages up to it are not
+// redelivered to any of the user's connections here. Other nodes learn it from
+// the MessagesReceived event.
+func (h *Hub) Acked(userID, sessionID string, seq int64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.users[userID] {
+		c.acked(sessionID, seq)
+	}
+}
+
+func (h *Hub) anyoneOnline() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.users) > 0
+}
+
+// sweep redelivers due messages until ctx ends, checking a few times per
+// timeout.
+func (h *Hub) sweep(ctx context.Context) {
+	interval := min(max(h.cfg.RedeliveryTimeout/4, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			h.redeliver(now)
+		}
+	}
+}
+
+func (h *Hub) redeliver(now time.Time) {
+	h.mu.RLock()
+	clients := make([]*Client, 0, len(h.users))
+	for _, set := range h.users {
+		for c := range set {
+			clients = append(clients, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range clients {
+		for _, frame := range c.due(now) {
+			if !c.out.Enqueue(frame) {
+				break
+			}
+			h.cfg.Metrics.Redeliveries.Inc()
+		}
+	}
+}
