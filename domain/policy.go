@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -80,8 +81,29 @@ func (p Policy) Validate() error {
 	return errors.Join(errs...)
 }
 
+// recallMargin is how much longer than the recall window the state keeps a
+// message recallable by id. Messages leave by the newest message's server
+// timestamp, while a recall is decided by the clock of the node that receives
+// it; the margin keeps every message within the window known to a node whose
+// clock is up to a minute behind the one that stamped the newest message. It
+// also gives the read models a minute to apply a recall before the state
+// forgets it: a repeated recall of a message the state no longer knows is
+// answered from the read side.
+const recallMargin = time.Minute
+
+// recallRetention is how long behind the newest message the state keeps a
+// message recallable by id: the recall window and recallMargin. A message
+// the state does not know is therefore outside the recall window (while the
+// servers' clocks agree within recallMargin).
+func (p Policy) recallRetention() time.Duration {
+	if p.RecallWindow > math.MaxInt64-recallMargin {
+		return math.MaxInt64
+	}
+	return p.RecallWindow + recallMargin
+}
+
 // retention is how long behind the newest message the state keeps messages
 // and dedup keys: long enough for both recall and dedup.
 func (p Policy) retention() time.Duration {
-	return max(p.DedupWindow, p.RecallWindow)
+	return max(p.DedupWindow, p.recallRetention())
 }

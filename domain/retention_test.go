@@ -12,7 +12,8 @@ import (
 
 // TestRetentionBoundsMemory sends 10,000 messages an hour apart, far more
 // history than the 24-hour retention, and checks that the state keeps only
-// the last day while dedup and recall keep working within it.
+// the last day for dedup and the last three minutes (the recall window and
+// its margin) for recall, while both keep working within their windows.
 func TestRetentionBoundsMemory(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
@@ -22,14 +23,14 @@ func TestRetentionBoundsMemory(t *testing.T) {
 	results := make([]domain.SendResult, n+1)
 	for i := 1; i <= n; i++ {
 		results[i] = mustSend(t, s, p, sendCmd(s, "alice", msgID(i), t0+int64(i)*step))
-		queued, byID, byClientID := domain.RetainedMessages(s)
-		if queued > 25 || byID > 25 || byClientID > 25 {
-			t.Fatalf("after %d messages the state holds %d/%d/%d, want at most 25 (one day of hourly messages)", i, queued, byID, byClientID)
+		queued, dedup, recallable := domain.RetainedMessages(s)
+		if queued > 25 || dedup > 25 || recallable > 1 {
+			t.Fatalf("after %d messages the state holds %d/%d/%d, want at most 25/25/1 (one day of hourly messages, one of them recallable)", i, queued, dedup, recallable)
 		}
 	}
-	queued, byID, byClientID := domain.RetainedMessages(s)
-	if queued != 25 || byID != 25 || byClientID != 25 {
-		t.Fatalf("state holds %d/%d/%d, want 25", queued, byID, byClientID)
+	queued, dedup, recallable := domain.RetainedMessages(s)
+	if queued != 25 || dedup != 25 || recallable != 1 {
+		t.Fatalf("state holds %d/%d/%d, want 25/25/1", queued, dedup, recallable)
 	}
 	now := t0 + n*step + 1000
 
@@ -57,7 +58,8 @@ func TestRetentionBoundsMemory(t *testing.T) {
 }
 
 // TestRetentionKeepsRecallWindow uses a dedup window shorter than the recall
-// window: the state keeps messages for the longer of the two.
+// window: the state keeps messages for the longer of the two, the recall
+// window with its one-minute margin.
 func TestRetentionKeepsRecallWindow(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
@@ -69,8 +71,8 @@ func TestRetentionKeepsRecallWindow(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		results[i] = mustSend(t, s, p, sendCmd(s, "bob", msgID(i), t0+int64(i)*step))
 	}
-	if queued, _, _ := domain.RetainedMessages(s); queued > 13 {
-		t.Fatalf("state holds %d messages, want at most 13 (two minutes of messages 10 s apart)", queued)
+	if queued, dedup, recallable := domain.RetainedMessages(s); queued != 19 || dedup != 19 || recallable != 19 {
+		t.Fatalf("state holds %d/%d/%d messages, want 19 (three minutes of messages 10 s apart)", queued, dedup, recallable)
 	}
 	last := t0 + n*step
 	// Sent 110 s before the last one and recalled 119 s after it was sent.
@@ -94,8 +96,8 @@ func TestRetentionKeepsDenseHistory(t *testing.T) {
 	for i := 2; i <= n; i++ {
 		mustSend(t, s, p, sendCmd(s, "bob", msgID(i), t0+int64(i)))
 	}
-	if queued, byID, byClientID := domain.RetainedMessages(s); queued != n || byID != n || byClientID != n {
-		t.Fatalf("state holds %d/%d/%d, want %d", queued, byID, byClientID, n)
+	if queued, dedup, recallable := domain.RetainedMessages(s); queued != n || dedup != n || recallable != n {
+		t.Fatalf("state holds %d/%d/%d, want %d", queued, dedup, recallable, n)
 	}
 	res, _, err := domain.DecideSend(s, p, sendCmd(s, "alice", "first", t0+n+1))
 	if err != nil || !res.Duplicate || res != (domain.SendResult{MessageID: first.MessageID, Seq: 1, ServerTimestamp: t0, AdjustedTimestamp: t0, Duplicate: true}) {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/tellyou/tellyou/events"
 )
 
@@ -179,8 +177,9 @@ func createDirect(cmd SendCommand) (events.SessionCreated, error) {
 	}, nil
 }
 
-// validUUID reports whether id is a uuid in canonical lower-case form.
+// validUUID reports whether id is a uuid in canonical lower-case form: the
+// form the state keeps as 16 bytes.
 func validUUID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
+	_, ok := parseCanonicalUUID(id)
+	return ok
 }

@@ -40,12 +40,14 @@ type Session struct {
 
 // NewSession returns the state of a session before its first event. The
 // policy's recall and dedup windows decide how much message history the state
-// keeps (the longer of the two, behind the newest message).
+// keeps behind the newest message: for answering repeated sends, the dedup
+// window (or the recall retention, when that is longer); for recall, the
+// recall window and a minute more.
 func NewSession(id string, p Policy) *Session {
 	return &Session{
 		ID:      id,
 		Members: make(map[string]*Member),
-		recent:  newRecentMessages(p.retention().Milliseconds()),
+		recent:  newRecentMessages(p.retention().Milliseconds(), p.recallRetention().Milliseconds()),
 	}
 }
 
