@@ -29,11 +29,20 @@ type AckHandler struct {
 // Handle moves the user's watermark forward; an ack at or below it changes
 // nothing and is not an error.
 func (h *AckHandler) Handle(ctx context.Context, cmd Ack) (AckResult, error) {
+	return h.start(ctx, cmd, nil, false).Wait()
+}
+
+// Start queues the ack and returns at once, as SendHandler.Start does.
+func (h *AckHandler) Start(ctx context.Context, cmd Ack, gate *Gate) *Pending[AckResult] {
+	return h.start(ctx, cmd, gate, true)
+}
+
+func (h *AckHandler) start(ctx context.Context, cmd Ack, gate *Gate, async bool) *Pending[AckResult] {
 	if _, err := domain.SessionKind(cmd.SessionID); err != nil {
-		return AckResult{}, err
+		return failed[AckResult](err)
 	}
 	var res AckResult
-	err := h.repo.update(ctx, cmd.SessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
+	op := h.repo.start(ctx, cmd.SessionID, cmd.Meta, gate, func(s *domain.Session) ([]events.Payload, error) {
 		evs, err := domain.DecideAck(s, domain.AckCommand{UserID: cmd.Meta.Actor, SessionID: cmd.SessionID, Seq: cmd.Seq, AckType: cmd.AckType})
 		res.Moved = len(evs) > 0
 		return evs, err
@@ -41,9 +50,6 @@ func (h *AckHandler) Handle(ctx context.Context, cmd Ack) (AckResult, error) {
 		if m, ok := s.Members[cmd.Meta.Actor]; ok {
 			res.ReceivedSeq, res.ReadSeq = m.ReceivedSeq, m.ReadSeq
 		}
-	})
-	if err != nil {
-		return AckResult{}, err
-	}
-	return res, nil
+	}, async)
+	return &Pending[AckResult]{op: op, result: func() (AckResult, error) { return res, nil }}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
@@ -34,24 +35,48 @@ type lockStripe struct {
 }
 
 // pendingUpdate is one command waiting for its session's lock. done and err
-// are written and read under the stripe's lock.
+// are written under the stripe's lock; finished is closed once they are, so
+// that its caller may wait without the lock.
 type pendingUpdate struct {
 	ctx       context.Context
 	sessionID string
 	meta      RequestMeta
 	decide    decideFunc
 	after     func(*domain.Session)
+	// gate is the client's line of commands (nil for none), queued when the
+	// command was queued: see Admission.
+	gate   *Gate
+	queued time.Time
 
-	done bool
-	err  error
+	done     bool
+	err      error
+	finished chan struct{}
+	// leave counts the command out of the admission once answered.
+	leave func()
 }
 
-func (st *lockStripe) enqueue(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) *pendingUpdate {
-	op := &pendingUpdate{ctx: ctx, sessionID: sessionID, meta: meta, decide: decide, after: after}
+// finish answers the command; the caller holds the stripe's lock.
+func (op *pendingUpdate) finish(err error) {
+	if op.done {
+		return
+	}
+	op.err, op.done = err, true
+	if op.leave != nil {
+		op.leave()
+	}
+	close(op.finished)
+}
+
+// wait blocks until the command is answered and returns its error.
+func (op *pendingUpdate) wait() error {
+	<-op.finished
+	return op.err
+}
+
+func (st *lockStripe) enqueue(op *pendingUpdate) {
 	st.qmu.Lock()
 	st.waiting = append(st.waiting, op)
 	st.qmu.Unlock()
-	return op
 }
 
 // take removes and returns the waiting commands of one session, oldest
@@ -84,8 +109,7 @@ func (r *SessionRepository) updateCombined(ctx context.Context, sessionID string
 	r.cache.Remove(sessionID)
 	for _, op := range batch {
 		if !op.done {
-			op.err = r.updateLocked(op.ctx, sessionID, op.meta, op.decide, op.after)
-			op.done = true
+			op.finish(r.updateLocked(op))
 		}
 	}
 }
@@ -95,18 +119,24 @@ func (r *SessionRepository) updateCombined(ctx context.Context, sessionID string
 // could not be made; the cached state may then hold events that are not in
 // the log.
 func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string, batch []*pendingUpdate) bool {
-	state := r.cached(sessionID)
-	if state.Version == 0 {
+	entry := r.cached(sessionID)
+	if entry.state.Version == 0 {
 		var err error
-		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+		if entry, err = r.catchUp(ctx, sessionID, entry); err != nil {
 			return false
 		}
 	}
+	state := entry.state
 	base := state.Version
 	var all []events.EventData
+	var envs []events.Envelope
 	for _, op := range batch {
 		if err := op.ctx.Err(); err != nil {
-			op.err, op.done = err, true
+			op.finish(err)
+			continue
+		}
+		if err := r.admission.admit(op.queued, op.gate); err != nil {
+			op.finish(err)
 			continue
 		}
 		payloads, err := op.decide(state)
@@ -117,7 +147,7 @@ func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string
 		if len(payloads) == 0 {
 			continue
 		}
-		data, err := r.encode(op.meta, payloads)
+		data, opEnvs, err := r.encode(op.meta, payloads)
 		if err != nil {
 			op.err = err
 			continue
@@ -126,13 +156,15 @@ func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string
 			state.Apply(state.Version+1, p)
 		}
 		all = append(all, data...)
+		envs = append(envs, opEnvs...)
 	}
 	if len(all) > 0 {
 		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(base), all)
-		if err != nil || res.LastVersion != state.Version {
+		if err != nil || res.Duplicate || res.LastVersion != state.Version {
 			return false
 		}
-		r.cache.Add(sessionID, state)
+		r.handOver(entry, res, all, envs)
+		r.cache.Add(sessionID, entry)
 	}
 	for _, op := range batch {
 		if op.done {
@@ -141,7 +173,7 @@ func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string
 		if op.err == nil && op.after != nil {
 			op.after(state)
 		}
-		op.done = true
+		op.finish(op.err)
 	}
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/readmodels"
 )
 
@@ -32,6 +33,13 @@ type Config struct {
 	Now func() time.Time
 	// NewID makes message and correlation ids (default random UUIDs).
 	NewID func() string
+	// Committed, when set, receives every append right after it is durable,
+	// as the values it was made of: the fast path of delivery. It is called
+	// under the session's lock, so one session's appends arrive in version
+	// order; it must not block.
+	Committed func(events.Committed)
+	// Admission bounds the commands this node takes on (see Admission).
+	Admission AdmissionConfig
 }
 
 func (c *Config) setDefaults() {
@@ -79,7 +87,8 @@ func NewCommands(cfg Config) (*Commands, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	repo, err := newSessionRepository(cfg.Store, cfg.Policy, cfg.CacheSize, cfg.Now, cfg.NewID)
+	repo, err := newSessionRepository(cfg.Store, cfg.Policy, cfg.CacheSize, cfg.Now, cfg.NewID, cfg.Committed,
+		newAdmission(cfg.Admission, time.Now))
 	if err != nil {
 		return nil, err
 	}

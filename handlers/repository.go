@@ -63,19 +63,32 @@ const (
 type SessionRepository struct {
 	store  EventStore
 	policy domain.Policy
-	cache  *lru.Cache[string, *domain.Session]
+	cache  *lru.Cache[string, *sessionEntry]
 	locks  [lockStripes]lockStripe
 	seed   maphash.Seed
 	now    func() time.Time
 	newID  func() string
+	// committed receives every append once it is durable (the fast path
+	// of delivery); nil when nobody listens.
+	committed func(events.Committed)
+	admission *Admission
 }
 
-func newSessionRepository(store EventStore, policy domain.Policy, cacheSize int, now func() time.Time, newID func() string) (*SessionRepository, error) {
-	cache, err := lru.New[string, *domain.Session](cacheSize)
+// sessionEntry is a cached session state and the global position of the
+// stream's last event, which the fast path hands on with each append.
+type sessionEntry struct {
+	state    *domain.Session
+	position events.Position
+}
+
+func newSessionRepository(store EventStore, policy domain.Policy, cacheSize int, now func() time.Time, newID func() string,
+	committed func(events.Committed), admission *Admission) (*SessionRepository, error) {
+	cache, err := lru.New[string, *sessionEntry](cacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("session cache: %w", err)
 	}
-	return &SessionRepository{store: store, policy: policy, cache: cache, seed: maphash.MakeSeed(), now: now, newID: newID}, nil
+	return &SessionRepository{store: store, policy: policy, cache: cache, seed: maphash.MakeSeed(), now: now, newID: newID,
+		committed: committed, admission: admission}, nil
 }
 
 func (r *SessionRepository) lock(sessionID string) *sync.Mutex {
@@ -106,11 +119,11 @@ func (r *SessionRepository) View(ctx context.Context, sessionID string, read fun
 	mu := r.lock(sessionID)
 	mu.Lock()
 	defer mu.Unlock()
-	s, err := r.catchUp(ctx, sessionID, r.cached(sessionID))
+	e, err := r.catchUp(ctx, sessionID, r.cached(sessionID))
 	if err != nil {
 		return err
 	}
-	read(s)
+	read(e.state)
 	return nil
 }
 
@@ -136,64 +149,101 @@ func (r *SessionRepository) Update(ctx context.Context, sessionID string, meta R
 // Commands on one session that queue up behind its lock are decided and
 // appended together (see combine.go).
 func (r *SessionRepository) update(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) error {
+	op := r.start(ctx, sessionID, meta, nil, decide, after, false)
+	return op.wait()
+}
+
+// start queues a command on its session and returns it; with async it is
+// decided and appended on a goroutine of its own, otherwise on the caller's
+// before start returns. Commands started one after the other on one session
+// (from one goroutine) are decided in that order. A command the node does not
+// admit (see Admission) is answered at once with an *OverloadError.
+func (r *SessionRepository) start(ctx context.Context, sessionID string, meta RequestMeta, gate *Gate,
+	decide decideFunc, after func(*domain.Session), async bool) *pendingUpdate {
+	op := &pendingUpdate{ctx: ctx, sessionID: sessionID, meta: meta, decide: decide, after: after, gate: gate,
+		queued: time.Now(), finished: make(chan struct{})}
+	if err := r.admission.enter(gate); err != nil {
+		op.finish(err)
+		return op
+	}
+	op.leave = r.admission.leave
 	st := r.stripe(sessionID)
-	op := st.enqueue(ctx, sessionID, meta, decide, after)
+	st.enqueue(op)
+	if async {
+		go r.process(st, op)
+	} else {
+		r.process(st, op)
+	}
+	return op
+}
+
+// process takes the session's lock and, unless another command's goroutine
+// has answered op meanwhile, decides and appends op with every command of
+// its session queued behind it.
+func (r *SessionRepository) process(st *lockStripe, op *pendingUpdate) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if op.done {
-		// Another command's goroutine decided and appended this one.
-		return op.err
+		return
 	}
-	batch := st.take(sessionID)
+	batch := st.take(op.sessionID)
 	if len(batch) > 1 {
-		r.updateCombined(ctx, sessionID, batch)
-		return op.err
+		r.updateCombined(op.ctx, op.sessionID, batch)
+		return
 	}
-	return r.updateLocked(ctx, sessionID, meta, decide, after)
+	op.finish(r.updateLocked(op))
 }
 
 // updateLocked decides one command and appends its events; the caller holds
 // the session's lock.
-func (r *SessionRepository) updateLocked(ctx context.Context, sessionID string, meta RequestMeta, decide decideFunc, after func(*domain.Session)) error {
-	state := r.cached(sessionID)
-	if state.Version == 0 {
+func (r *SessionRepository) updateLocked(op *pendingUpdate) error {
+	ctx, sessionID, meta, decide, after := op.ctx, op.sessionID, op.meta, op.decide, op.after
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := r.admission.admit(op.queued, op.gate); err != nil {
+		return err
+	}
+	entry := r.cached(sessionID)
+	if entry.state.Version == 0 {
 		// Unknown here: the stream may exist in the log already.
 		var err error
-		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+		if entry, err = r.catchUp(ctx, sessionID, entry); err != nil {
 			return err
 		}
 	}
 	var conflictsSince time.Time
 	for attempt := 1; ; attempt++ {
-		payloads, err := decide(state)
+		payloads, err := decide(entry.state)
 		if err != nil {
 			return err
 		}
 		if len(payloads) == 0 {
 			if after != nil {
-				after(state)
+				after(entry.state)
 			}
 			return nil
 		}
-		data, err := r.encode(meta, payloads)
+		data, envs, err := r.encode(meta, payloads)
 		if err != nil {
 			return err
 		}
-		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(state.Version), data)
+		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(entry.state.Version), data)
 		if err == nil {
 			if res.Duplicate {
 				// Our own earlier attempt landed (a retried append); read it back.
-				if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+				if entry, err = r.catchUp(ctx, sessionID, entry); err != nil {
 					return err
 				}
 			} else {
 				for i, p := range payloads {
-					state.Apply(res.FirstVersion+int64(i), p)
+					entry.state.Apply(res.FirstVersion+int64(i), p)
 				}
-				r.cache.Add(sessionID, state)
+				r.handOver(entry, res, data, envs)
+				r.cache.Add(sessionID, entry)
 			}
 			if after != nil {
-				after(state)
+				after(entry.state)
 			}
 			return nil
 		}
@@ -208,47 +258,62 @@ func (r *SessionRepository) updateLocked(ctx context.Context, sessionID string, 
 		if err := sleepJitter(ctx, attempt); err != nil {
 			return err
 		}
-		if state, err = r.catchUp(ctx, sessionID, state); err != nil {
+		if entry, err = r.catchUp(ctx, sessionID, entry); err != nil {
 			return err
 		}
 	}
 }
 
-// cached returns the cached state itself (callers hold the session's lock) or
-// a fresh empty one.
-func (r *SessionRepository) cached(sessionID string) *domain.Session {
-	if s, ok := r.cache.Get(sessionID); ok {
-		return s
+// handOver gives an append that has just committed to the fast path of
+// delivery, as the values it was made of, and moves the entry's position to
+// it. The caller holds the session's lock, so appends of one session are
+// handed over in version order.
+func (r *SessionRepository) handOver(entry *sessionEntry, res events.AppendResult, data []events.EventData, envs []events.Envelope) {
+	if r.committed != nil {
+		r.committed(events.Committed{StreamID: entry.state.ID, FirstVersion: res.FirstVersion,
+			Position: res.Position, Prev: entry.position, Events: data, Envelopes: envs})
 	}
-	return domain.NewSession(sessionID, r.policy)
+	entry.position = res.Position
 }
 
-// catchUp applies the events after state's version to state, in place (the
+// cached returns the cached entry itself (callers hold the session's lock)
+// or a fresh empty one.
+func (r *SessionRepository) cached(sessionID string) *sessionEntry {
+	if e, ok := r.cache.Get(sessionID); ok {
+		return e
+	}
+	return &sessionEntry{state: domain.NewSession(sessionID, r.policy)}
+}
+
+// catchUp applies the events after the entry's version to it, in place (the
 // caller holds the session's lock), and caches it.
-func (r *SessionRepository) catchUp(ctx context.Context, sessionID string, state *domain.Session) (*domain.Session, error) {
+func (r *SessionRepository) catchUp(ctx context.Context, sessionID string, entry *sessionEntry) (*sessionEntry, error) {
 	for {
-		recs, err := r.store.ReadStream(ctx, sessionID, state.Version+1, streamPageSize)
+		recs, err := r.store.ReadStream(ctx, sessionID, entry.state.Version+1, streamPageSize)
 		if err != nil {
-			return nil, fmt.Errorf("read session %s from version %d: %w", sessionID, state.Version+1, err)
+			return nil, fmt.Errorf("read session %s from version %d: %w", sessionID, entry.state.Version+1, err)
 		}
 		for _, rec := range recs {
 			env, err := events.Decode(rec)
 			if err != nil {
 				return nil, fmt.Errorf("load session %s: %w", sessionID, err)
 			}
-			state.Apply(rec.Version, env.Payload)
+			entry.state.Apply(rec.Version, env.Payload)
+			entry.position = rec.Position
 		}
 		if len(recs) < streamPageSize {
 			break
 		}
 	}
-	if state.Version > 0 {
-		r.cache.Add(sessionID, state)
+	if entry.state.Version > 0 {
+		r.cache.Add(sessionID, entry)
 	}
-	return state, nil
+	return entry, nil
 }
 
-func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) ([]events.EventData, error) {
+// encode turns payloads into the events to append, and the same events as
+// envelopes for the fast path.
+func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) ([]events.EventData, []events.Envelope, error) {
 	correlation := meta.CorrelationID
 	if correlation == "" {
 		correlation = r.newID()
@@ -259,22 +324,27 @@ func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) 
 	}
 	now := r.now().UnixMilli()
 	out := make([]events.EventData, 0, len(payloads))
+	envs := make([]events.Envelope, 0, len(payloads))
 	for _, p := range payloads {
-		d, err := events.Encode(events.Envelope{
+		env := events.Envelope{
 			Meta: events.Metadata{
 				CorrelationID: correlation,
 				CausationID:   causation,
 				Actor:         meta.Actor,
 				OccurredAt:    now,
+				SchemaVersion: events.SchemaVersion,
 			},
 			Payload: p,
-		})
-		if err != nil {
-			return nil, err
 		}
+		d, err := events.Encode(env)
+		if err != nil {
+			return nil, nil, err
+		}
+		env.Meta.EventID = d.EventID
 		out = append(out, d)
+		envs = append(envs, env)
 	}
-	return out, nil
+	return out, envs, nil
 }
 
 // sleepJitter pauses a random time that grows with the attempt, up to

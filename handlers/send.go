@@ -36,15 +36,28 @@ type SendHandler struct {
 // Handle appends the message and returns its seq once the append is durable. A
 // repeated (sender, clientMessageId) appends nothing and returns the original
 // message's id and seq with Duplicate set. Sending by ToUserID creates the direct
-// session on its first message.
+// session on its first message. A send the node does not admit is refused with
+// an *OverloadError (see Admission).
 func (h *SendHandler) Handle(ctx context.Context, cmd Send) (SendAck, error) {
+	return h.start(ctx, cmd, nil, false).Wait()
+}
+
+// Start queues the send and returns at once: sends started one after the
+// other on one session are decided in that order, and a send refused as
+// overloaded closes gate for the client's later commands (see Admission). ctx
+// must last until the send is answered.
+func (h *SendHandler) Start(ctx context.Context, cmd Send, gate *Gate) *Pending[SendAck] {
+	return h.start(ctx, cmd, gate, true)
+}
+
+func (h *SendHandler) start(ctx context.Context, cmd Send, gate *Gate, async bool) *Pending[SendAck] {
 	sessionID, createDirect, err := sendTarget(cmd)
 	if err != nil {
-		return SendAck{}, err
+		return failed[SendAck](err)
 	}
 	messageID := h.repo.newID()
 	var result domain.SendResult
-	err = h.repo.update(ctx, sessionID, cmd.Meta, func(s *domain.Session) ([]events.Payload, error) {
+	op := h.repo.start(ctx, sessionID, cmd.Meta, gate, func(s *domain.Session) ([]events.Payload, error) {
 		res, evs, err := domain.DecideSend(s, h.policy, domain.SendCommand{
 			SenderID:        cmd.Meta.Actor,
 			SessionID:       sessionID,
@@ -59,11 +72,10 @@ func (h *SendHandler) Handle(ctx context.Context, cmd Send) (SendAck, error) {
 		})
 		result = res
 		return evs, err
-	}, nil)
-	if err != nil {
-		return SendAck{}, err
-	}
-	return SendAck{SessionID: sessionID, SendResult: result}, nil
+	}, nil, async)
+	return &Pending[SendAck]{op: op, result: func() (SendAck, error) {
+		return SendAck{SessionID: sessionID, SendResult: result}, nil
+	}}
 }
 
 func sendTarget(cmd Send) (sessionID string, createDirect bool, err error) {

@@ -23,13 +23,21 @@ const (
 	DefaultFeedBatch = 500
 )
 
+// FeedLog is what the feed needs of the event log.
+type FeedLog interface {
+	Subscribe(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []events.RecordedEvent) error) error
+}
+
+var _ FeedLog = events.Store(nil)
+
 // Config holds the API's dependencies and settings.
 type Config struct {
 	// Commands and Queries serve the requests.
 	Commands *handlers.Commands
 	Queries  *handlers.Queries
-	// Store is the event log the feed subscribes to.
-	Store events.Store
+	// Store is the event log the feed subscribes to: the process's tail of
+	// the log (events/tail) or the store itself.
+	Store FeedLog
 	// Secret verifies the clients' tokens (HS256, at least
 	// auth.MinSecretBytes bytes).
 	Secret []byte

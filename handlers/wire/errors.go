@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/handlers"
 )
 
 // Error codes of PROTOCOL.md.
@@ -85,13 +86,17 @@ func (e *Error) HTTPStatus() int {
 func BadRequest(msg string) *Error { return &Error{Code: CodeBadRequest, Message: msg} }
 
 // FromError maps any error of the handlers to its wire form: domain refusals to
-// their codes, lost or refused database connections and deadlines to
+// their codes, work the node did not admit to overloaded with its retry hint, lost or refused database connections and deadlines to
 // unavailable (the client may retry; nothing was acked), everything else to
 // internal, whose message hides the details.
 func FromError(err error) *Error {
 	var we *Error
 	if errors.As(err, &we) {
 		return we
+	}
+	var oe *handlers.OverloadError
+	if errors.As(err, &oe) {
+		return Overloaded(oe.RetryAfter)
 	}
 	var de *domain.Error
 	if errors.As(err, &de) {
