@@ -34,6 +34,8 @@ export class View {
     this.stickToBottom = true;
     this.toastTimer = null;
     this.renderedSession = null;
+    this.connState = { state: "connecting", text: "connecting…" };
+    this.busyNote = false;
     $("messages-scroll").addEventListener("scroll", () => this.onScroll());
     $("load-older").addEventListener("click", () => this.loadOlder());
   }
@@ -57,9 +59,22 @@ export class View {
   }
 
   status(state, text) {
+    this.connState = { state, text };
+    this.drawStatus();
+  }
+
+  /** busy shows or hides the quiet note that the server is refusing work for now and the client retries. */
+  busy(shown) {
+    this.busyNote = shown;
+    this.drawStatus();
+  }
+
+  drawStatus() {
     const s = $("conn-status");
-    s.dataset.state = state;
-    s.textContent = text;
+    const busy = this.busyNote && this.connState.state === "online";
+    s.dataset.state = this.connState.state;
+    s.dataset.busy = String(busy);
+    s.textContent = busy ? "server busy, retrying…" : this.connState.text;
   }
 
   render() {
