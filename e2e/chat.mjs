@@ -29,20 +29,42 @@ const browser = await chromium.launch({
     "--disable-component-update", "--disable-sync"],
 });
 
-/** user opens a page in its own context, with its WebSocket passed through a switch the test can open. */
+/**
+ * user opens a page in its own context, with its WebSocket passed through a
+ * switch the test can open. Every frame the page sends passes through
+ * link.refuse first: when it returns a frame, that frame goes back to the
+ * page instead and the real server never sees what the page sent (the test's
+ * fake of an overloaded server); link.sends records the send frames that did
+ * reach the server.
+ */
 async function user(name) {
   const context = await browser.newContext({ viewport: { width: 860, height: 600 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.setDefaultTimeout(waitMs);
   page.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
-  page.on("console", (msg) => { if (msg.type() === "error") problems.push(`${name}: console error: ${msg.text()}`); });
-  const link = { offline: false, sockets: [] };
+  // expected tells console errors the test itself caused (the browser logs
+  // every refused request) from the page's own.
+  const u = { name, context, page, expected: () => false };
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !u.expected(msg)) problems.push(`${name}: console error: ${msg.text()} (${msg.location().url})`);
+  });
+  const link = { offline: false, sockets: [], refuse: () => null, sends: [] };
   await page.routeWebSocket(/\/v1\/ws/, (ws) => {
     if (link.offline) {
       ws.close({ code: 4000, reason: "offline" });
       return;
     }
     const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      const frame = typeof message === "string" ? JSON.parse(message) : null;
+      const answer = frame && link.refuse(frame);
+      if (answer) {
+        ws.send(JSON.stringify(answer));
+        return;
+      }
+      if (frame?.type === "send") link.sends.push(frame);
+      server.send(message);
+    });
     link.sockets.push({ ws, server });
   });
   link.drop = async () => {
@@ -53,7 +75,7 @@ async function user(name) {
     }
   };
   link.restore = () => { link.offline = false; };
-  return { name, context, page, link };
+  return Object.assign(u, { link });
 }
 
 async function signIn(u) {
@@ -243,6 +265,59 @@ try {
   if ((await expectOnce(bob, texts)) !== texts.length + 1) throw new Error("bob's view after reload differs");
   await ticks(bob, "Bringing the slides", "read").waitFor();
 
+  step("the server refuses alice's send as overloaded (a fake in her socket's route): it stays pending, goes once after the wait, before the next");
+  const busyText = "Sent while the server was busy";
+  const afterText = "Written just after it";
+  const refusals = [];
+  alice.link.sends.length = 0;
+  alice.link.refuse = (f) => {
+    // Five refusals at 1 s each: long enough for the client's quiet note.
+    if (f.type !== "send" || f.content !== busyText || refusals.length === 5) return null;
+    refusals.push({ id: f.id, clientMessageId: f.clientMessageId, at: Date.now() });
+    return { type: "error", id: f.id, clientMessageId: f.clientMessageId, code: "overloaded",
+      message: "the server is overloaded: nothing was stored; retry after retryAfterMs", retryAfterMs: 1000 };
+  };
+  await alice.page.evaluate(() => {
+    // Refused is not failed: no message may show as failed meanwhile.
+    window.failedShown = false;
+    new MutationObserver(() => {
+      if (document.querySelector('.ticks[data-status="failed"]')) window.failedShown = true;
+    }).observe(document.getElementById("messages"), { childList: true, subtree: true, attributes: true });
+  });
+  await send(alice, busyText);
+  await until("the first overloaded answer", async () => refusals.length >= 1);
+  await send(alice, afterText);
+  const overtaken = () => {
+    if (alice.link.sends.length) throw new Error(`sends reached the server while the first was refused: ${JSON.stringify(alice.link.sends)}`);
+  };
+  await until("the refused send to go again (and be refused again)", async () => refusals.length >= 2);
+  overtaken();
+  await ticks(alice, busyText, "pending").waitFor();
+  await ticks(alice, afterText, "pending").waitFor();
+  step("alice's status notes the busy server once it lasts; the later message waits behind the refused one");
+  await alice.page.locator('#conn-status[data-busy="true"]', { hasText: "server busy" }).waitFor();
+  overtaken();
+  await ticks(alice, afterText, "read").waitFor();
+  await alice.page.locator('#conn-status[data-busy="false"]', { hasText: "online" }).waitFor();
+  const sentTexts = alice.link.sends.map((f) => f.content);
+  if (sentTexts.join("|") !== `${busyText}|${afterText}`) throw new Error(`the server got the sends ${JSON.stringify(sentTexts)}, want each once, in order`);
+  const taken = alice.link.sends[0];
+  if (refusals.length !== 5 || refusals.some((r) => r.id !== taken.id || r.clientMessageId !== taken.clientMessageId)) {
+    throw new Error(`the refused frame was not sent again as it was: refused ${JSON.stringify(refusals)}, taken ${JSON.stringify(taken)}`);
+  }
+  const gaps = refusals.slice(1).map((r, i) => r.at - refusals[i].at);
+  if (gaps.some((ms) => ms < 1000)) throw new Error(`resent sooner than retryAfterMs: ${gaps.join(", ")} ms apart`);
+  if (await alice.page.evaluate(() => window.failedShown)) throw new Error("a refused message showed as failed");
+  if (!(await alice.page.locator("#toast").isHidden())) throw new Error(`alice saw a notice: ${await alice.page.locator("#toast").textContent()}`);
+  alice.link.refuse = () => null;
+  await message(bob, afterText).waitFor();
+  const busyTexts = [...texts, busyText, afterText];
+  for (const u of [alice, bob]) {
+    if ((await expectOnce(u, busyTexts)) !== busyTexts.length + 1) throw new Error(`${u.name}'s view after the busy server differs`);
+    const order = await u.page.evaluate(() => [...document.querySelectorAll("li.msg .text")].map((t) => t.textContent).slice(-2));
+    if (order.join("|") !== `${busyText}|${afterText}`) throw new Error(`${u.name} shows the last two messages as ${JSON.stringify(order)}`);
+  }
+
   step("alice fills the group with notes; bob pages back through its history");
   await sessionItem(alice, group).click();
   await alice.page.locator("#conv-title", { hasText: "Launch team" }).waitFor();
@@ -270,9 +345,24 @@ try {
   await message(bob, "Note 34 of 34").waitFor();
   const firstPage = await bob.page.locator("li.msg").count();
   if (firstPage >= notes.length + 1) throw new Error(`bob's first page holds all ${firstPage} messages: no paging`);
+  // A fake of an overloaded server: the first request for the older page is
+  // answered 503 overloaded as the server would; the client asks again.
+  const olderPages = [];
+  const olderPath = /\/v1\/sessions\/[^/]+\/messages\?beforeSeq=/;
+  bob.expected = (msg) => msg.text().includes("status of 503") && olderPath.test(msg.location().url);
+  await bob.page.route(olderPath, (route) => {
+    olderPages.push(Date.now());
+    if (olderPages.length > 1) return route.continue();
+    return route.fulfill({ status: 503, headers: { "Retry-After": "1" }, contentType: "application/json",
+      body: JSON.stringify({ code: "overloaded", message: "the server is overloaded: nothing was stored; retry after retryAfterMs", retryAfterMs: 300 }) });
+  });
   await bob.page.locator("#load-older").click();
   await message(bob, "Welcome to the launch team!").waitFor();
   await bob.page.locator("#load-older").waitFor({ state: "hidden" });
+  if (olderPages.length !== 2 || olderPages[1] - olderPages[0] < 300) {
+    throw new Error(`the older page was asked for ${olderPages.length} times, ${olderPages[1] - olderPages[0]} ms apart; want twice, 300 ms or more apart`);
+  }
+  if (!(await bob.page.locator("#toast").isHidden())) throw new Error(`bob saw a notice: ${await bob.page.locator("#toast").textContent()}`);
   if ((await expectOnce(bob, ["Welcome to the launch team!", ...notes])) !== notes.length + 1) {
     throw new Error("bob's group history after paging back is not the whole history");
   }

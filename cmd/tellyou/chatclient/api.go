@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -21,6 +22,7 @@ type api struct {
 	base   string // http(s)://host:port, no trailing slash
 	token  string
 	client *http.Client
+	busy   *busyNote // told while a request waits out an overloaded server
 }
 
 func (a *api) sessions(ctx context.Context) ([]Session, error) {
@@ -60,42 +62,75 @@ func (a *api) createGroup(ctx context.Context, title string, members []string) (
 
 // do sends one request and decodes the answer into out. An answer with
 // another status becomes a *ServerError when it carries the API's
-// {"code","message"} body.
+// {"code","message"} body. A 503 overloaded answer took nothing: the request
+// goes again after the server's hint, at most httpOverloadRetries times.
 func (a *api) do(ctx context.Context, method, path string, body any, want int, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, httpTimeout)
-	defer cancel()
-	var reader io.Reader
+	var payload []byte
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		reader = bytes.NewReader(data)
+		payload = data
+	}
+	var release func()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	for attempt := 0; ; attempt++ {
+		header, data, err := a.once(ctx, method, path, payload, want)
+		var refused *ServerError
+		if attempt < httpOverloadRetries && errors.As(err, &refused) && refused.Code == "overloaded" {
+			if release == nil {
+				release = a.busy.hold()
+			}
+			if !sleep(ctx, overloadDelay(httpRetryHintMs(header, refused))) {
+				return ctx.Err()
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode answer: %w", err)
+		}
+		return nil
+	}
+}
+
+// once sends one request and returns the answer's headers and body, or the
+// error a status other than want carries.
+func (a *api) once(ctx context.Context, method, path string, payload []byte, want int) (http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, httpTimeout)
+	defer cancel()
+	var reader io.Reader
+	if payload != nil {
+		reader = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, reader)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
+		return nil, nil, fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode != want {
-		return answerError(resp.Status, data)
+		return resp.Header, nil, answerError(resp.Status, data)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
-	return nil
+	return resp.Header, data, nil
 }
 
 // answerError turns a refused request's body into a *ServerError, or names

@@ -29,6 +29,7 @@ type Client struct {
 	cfg  Config
 	api  *api
 	out  *printer
+	busy *busyNote
 	tl   *timeline
 	wake chan struct{} // tells the acker that something was shown
 	// syncRequests carries sessions to sync to the current connection.
@@ -53,10 +54,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("chat client: %w", err)
 	}
 	out := &printer{w: cfg.Out}
+	busy := &busyNote{out: out, after: busyNoteAfter}
 	return &Client{
 		cfg:          cfg,
-		api:          &api{base: cfg.ServerURL, token: cfg.Token, client: cfg.HTTPClient},
+		api:          &api{base: cfg.ServerURL, token: cfg.Token, client: cfg.HTTPClient, busy: busy},
 		out:          out,
+		busy:         busy,
 		tl:           newTimeline(cfg.User, cfg.Backlog, out),
 		wake:         make(chan struct{}, 1),
 		syncRequests: make(chan string, 64),
@@ -75,6 +78,7 @@ func (c *Client) Run(ctx context.Context) error {
 	defer func() {
 		cancel()
 		wg.Wait()
+		c.busy.stop()
 	}()
 	wg.Go(func() {
 		if err := c.stayConnected(ctx); err != nil {

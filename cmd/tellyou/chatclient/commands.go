@@ -142,7 +142,11 @@ var errNoSession = errors.New("no session open: /to USER, /open SESSION or /grou
 
 // sendText sends text to the open session and shows it once the server has
 // stored it. A connection lost before the answer is survived by sending the
-// same frame again on the next connection: the server stores it once.
+// same frame again on the next connection, and an overloaded answer by
+// sending it again after the server's hint (link.request does): the
+// clientMessageId stays, so the server stores it once. Run reads the next
+// line only when this one is stored or given up, so messages go in the order
+// they were typed and none overtakes one the server has not taken yet.
 func (c *Client) sendText(ctx context.Context, text string) error {
 	id, peer := c.tl.current()
 	if id == "" {

@@ -87,7 +87,7 @@ func (c *Client) connect(ctx context.Context) (*link, error) {
 		}
 		return nil, fmt.Errorf("open WebSocket: %w", err)
 	}
-	return newLink(ws), nil
+	return newLink(ws, c.busy), nil
 }
 
 // serve runs one connection: it reads frames, acks what was shown and
@@ -239,12 +239,22 @@ func (c *Client) learnGroup(ctx context.Context, id string) {
 	}
 }
 
-// ackLoop acks what was shown, whenever something was, until ctx ends.
+// ackLoop acks what was shown, whenever something was, until ctx ends or
+// the connection does. An ack without an answer is not recorded: the next
+// round, or the next connection, sends it again (acks are cumulative, so
+// sending one twice changes nothing).
 func (c *Client) ackLoop(ctx context.Context, l *link) {
 	for {
 		for _, a := range c.tl.acksDue() {
-			if err := l.write(ctx, a); err != nil {
+			f, err := l.request(ctx, func(id string) any { a.ID = id; return a })
+			if errors.Is(err, errLinkClosed) || ctx.Err() != nil {
 				return
+			}
+			if err != nil {
+				continue
+			}
+			if f.Type == "error" {
+				c.out.errorf("ack %s: %v", c.tl.Label(a.SessionID), f.serverError())
 			}
 			c.tl.acked(a)
 		}

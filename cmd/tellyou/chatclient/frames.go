@@ -53,9 +53,11 @@ type sendFrame struct {
 	ClientTimestamp int64  `json:"clientTimestamp"`
 }
 
-// ackFrame carries no id: the server answers it only when it is refused.
+// ackFrame is sent with an id, so that the server answers it (ok, or an
+// error) and an ack refused as overloaded is sent again like any request.
 type ackFrame struct {
 	Type      string `json:"type"`
+	ID        string `json:"id,omitempty"`
 	SessionID string `json:"sessionId"`
 	Seq       int64  `json:"seq"`
 	AckType   string `json:"ackType"`
@@ -91,6 +93,7 @@ type serverFrame struct {
 	AckType         string          `json:"ackType"`
 	Code            string          `json:"code"`
 	Message         json.RawMessage `json:"message"`
+	RetryAfterMs    int64           `json:"retryAfterMs"`
 	Messages        []Message       `json:"messages"`
 	LastSeq         int64           `json:"lastSeq"`
 	HasMore         bool            `json:"hasMore"`
@@ -100,7 +103,7 @@ type serverFrame struct {
 func (f serverFrame) serverError() *ServerError {
 	var text string
 	_ = json.Unmarshal(f.Message, &text)
-	return &ServerError{Code: f.Code, Message: text}
+	return &ServerError{Code: f.Code, Message: text, RetryAfterMs: f.RetryAfterMs}
 }
 
 // ServerError is a refusal from the server, with its wire code (bad_request,
@@ -108,6 +111,9 @@ func (f serverFrame) serverError() *ServerError {
 type ServerError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterMs comes with overloaded: how long to wait before sending
+	// the same frame or request again.
+	RetryAfterMs int64 `json:"retryAfterMs,omitempty"`
 }
 
 var _ error = (*ServerError)(nil)
@@ -117,7 +123,7 @@ func (e *ServerError) Error() string { return e.Code + ": " + e.Message }
 // Temporary reports whether the same request may succeed when sent again.
 func (e *ServerError) Temporary() bool {
 	switch e.Code {
-	case "unavailable", "conflict", "internal":
+	case "unavailable", "overloaded", "conflict", "internal":
 		return true
 	}
 	return false

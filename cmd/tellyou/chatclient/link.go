@@ -34,15 +34,16 @@ var errLinkClosed = errors.New("connection lost before the server answered")
 type link struct {
 	ws     *websocket.Conn
 	closed chan struct{} // closed when the connection is done
+	busy   *busyNote     // told while a frame waits out an overloaded server
 
 	mu      sync.Mutex
 	nextID  int64
 	waiting map[string]chan serverFrame
 }
 
-func newLink(ws *websocket.Conn) *link {
+func newLink(ws *websocket.Conn, busy *busyNote) *link {
 	ws.SetReadLimit(readLimit)
-	return &link{ws: ws, closed: make(chan struct{}), waiting: map[string]chan serverFrame{}}
+	return &link{ws: ws, closed: make(chan struct{}), busy: busy, waiting: map[string]chan serverFrame{}}
 }
 
 // write sends one frame. It is written whole even when ctx ends meanwhile: a
@@ -62,7 +63,10 @@ func (l *link) write(ctx context.Context, frame any) error {
 
 // request sends the frame build makes with a fresh frame id and returns the
 // server's answer: sendAck, messages, ok, or error (as a frame; the caller
-// turns it into a *ServerError). It returns errLinkClosed when the
+// turns it into a *ServerError). An overloaded answer is not returned: the
+// server took nothing, so the same frame, same id, goes again after the wait
+// the server asked for (see overloadDelay), as often as it takes while the
+// connection lasts and ctx allows. It returns errLinkClosed when the
 // connection ends first.
 func (l *link) request(ctx context.Context, build func(id string) any) (serverFrame, error) {
 	answer := make(chan serverFrame, 1)
@@ -76,7 +80,37 @@ func (l *link) request(ctx context.Context, build func(id string) any) (serverFr
 		delete(l.waiting, id)
 		l.mu.Unlock()
 	}()
-	if err := l.write(ctx, build(id)); err != nil {
+	frame := build(id)
+	var release func()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	for {
+		f, err := l.attempt(ctx, frame, answer)
+		if err != nil || f.Type != "error" || f.Code != "overloaded" {
+			return f, err
+		}
+		if release == nil {
+			release = l.busy.hold()
+		}
+		wait := time.NewTimer(overloadDelay(f.RetryAfterMs))
+		select {
+		case <-wait.C:
+		case <-l.closed:
+			wait.Stop()
+			return serverFrame{}, errLinkClosed
+		case <-ctx.Done():
+			wait.Stop()
+			return serverFrame{}, ctx.Err()
+		}
+	}
+}
+
+// attempt writes frame once and waits for its answer on answer.
+func (l *link) attempt(ctx context.Context, frame any, answer <-chan serverFrame) (serverFrame, error) {
+	if err := l.write(ctx, frame); err != nil {
 		select {
 		case <-l.closed:
 			return serverFrame{}, errLinkClosed

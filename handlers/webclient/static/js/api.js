@@ -1,4 +1,11 @@
 // HTTP side of the wire contract: JSON in and out, errors as {code, message}.
+// A 503 `overloaded` answer took nothing: the request goes again after the
+// server's hint (see retry.js), at most overloadRetries times, and only then
+// does the caller see the error.
+
+import { httpRetryHint, overloadDelay, sleep } from "./retry.js";
+
+const overloadRetries = 3;
 
 /** ApiError is a refused request: `code` is the wire error code. */
 export class ApiError extends Error {
@@ -9,34 +16,49 @@ export class ApiError extends Error {
   }
 }
 
-/** request sends one HTTP request and returns the decoded JSON answer. */
-export async function request(method, path, { token, body } = {}) {
+/**
+ * request sends one HTTP request and returns the decoded JSON answer. `busy`
+ * (a Busy, optional) is told while the request waits out an overloaded server.
+ */
+export async function request(method, path, { token, body, busy } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let res;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  let release = null;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw new ApiError(0, "unavailable", `the server cannot be reached (${err.message})`);
+    for (let attempt = 0; ; attempt++) {
+      let res;
+      try {
+        res = await fetch(path, { method, headers, body: payload });
+      } catch (err) {
+        throw new ApiError(0, "unavailable", `the server cannot be reached (${err.message})`);
+      }
+      const answer = await res.json().catch(() => null);
+      if (res.ok) return answer;
+      const code = answer?.code ?? "internal";
+      if (code !== "overloaded" || attempt === overloadRetries) {
+        throw new ApiError(res.status, code, answer?.message ?? `HTTP ${res.status}`);
+      }
+      release ??= busy?.hold();
+      await sleep(overloadDelay(httpRetryHint(res, answer)));
+    }
+  } finally {
+    release?.();
   }
-  const answer = await res.json().catch(() => null);
-  if (!res.ok) {
-    throw new ApiError(res.status, answer?.code ?? "internal", answer?.message ?? `HTTP ${res.status}`);
-  }
-  return answer;
 }
 
 /** Api calls the HTTP API as one signed-in user. */
 export class Api {
-  constructor(tokenSource, onUnauthorized) {
+  constructor(tokenSource, onUnauthorized, busy) {
     this.tokenSource = tokenSource;
     this.onUnauthorized = onUnauthorized;
+    this.busy = busy;
   }
 
   async call(method, path, body) {
     try {
-      return await request(method, path, { token: this.tokenSource(), body });
+      return await request(method, path, { token: this.tokenSource(), body, busy: this.busy });
     } catch (err) {
       if (err.status === 401) this.onUnauthorized(err);
       throw err;

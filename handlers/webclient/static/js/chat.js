@@ -4,6 +4,7 @@
 // held once; seqs have no gaps, so a push past the next seq means some were
 // missed and a sync fetches them.
 
+import { Outbox } from "./outbox.js";
 import { directSessionId, newSession, validUserId } from "./session.js";
 
 const pageSize = 30;
@@ -23,6 +24,7 @@ export class Chat {
     this.listed = false;
     this.receiptsKey = `tellyou.receipts.${me}`;
     this.receipts = JSON.parse(storage.getItem(this.receiptsKey) ?? "{}");
+    this.outbox = new Outbox(this);
   }
 
   changed() { this.onChange(); }
@@ -155,7 +157,7 @@ export class Chat {
     } catch (err) {
       this.onNotice(`Could not load conversations: ${err.message}`);
     }
-    this.resendPending();
+    this.outbox.resendAll();
     await Promise.all([...this.sessions.values()].filter((s) => !s.draft).map(async (s) => {
       const from = s.messages.size ? this.maxSeq(s) : s.lastSeq > s.receivedSeq ? s.receivedSeq : null;
       if (from === null) return;
@@ -173,7 +175,9 @@ export class Chat {
       case "recalled": return this.onRecalled(f);
       case "receipt": return this.onReceipt(f);
       case "typing": return this.onTyping(f);
-      case "error": return this.onNotice(f.message);
+      // An overloaded answer to a frame without id (typing) took nothing
+      // that matters: no one needs to hear of it.
+      case "error": return f.code === "overloaded" ? undefined : this.onNotice(f.message);
       default: return undefined; // ok frames and frames of later versions
     }
   }
@@ -300,61 +304,11 @@ export class Chat {
     await this.open(s.id);
   }
 
-  send(s, content) {
-    const p = {
-      clientMessageId: crypto.randomUUID(), sessionId: s.id, senderId: this.me, content,
-      clientTimestamp: Date.now(), status: "pending", inflight: false,
-    };
-    s.pending.set(p.clientMessageId, p);
-    s.activity = Date.now();
-    s.lastTypingSent = 0; // the others stop showing "typing" on this message: announce the next one at once
-    this.changed();
-    this.transmit(s, p);
-  }
+  /** send queues a message for s; it shows as pending until the server takes it. */
+  send(s, content) { this.outbox.send(s, content); }
 
-  /** transmit sends (or sends again: the clientMessageId makes that safe) one pending message. */
-  transmit(s, p) {
-    if (p.inflight || !this.connection.open) return;
-    p.inflight = true;
-    const frame = { type: "send", messageType: 1, content: p.content, clientMessageId: p.clientMessageId, clientTimestamp: p.clientTimestamp };
-    if (s.draft) frame.toUserId = this.peerOf(s);
-    else frame.sessionId = s.id;
-    this.connection.request(frame).then((ack) => {
-      p.inflight = false;
-      s.draft = false;
-      this.addMessages(s, [{
-        messageId: ack.messageId, sessionId: ack.sessionId, seq: ack.seq, senderId: this.me, messageType: 1,
-        content: p.content, ext: null, clientMessageId: p.clientMessageId, clientTimestamp: p.clientTimestamp,
-        serverTimestamp: ack.serverTimestamp, adjustedTimestamp: ack.adjustedTimestamp, recalled: false,
-      }]);
-      s.pending.delete(p.clientMessageId);
-      this.changed();
-    }, (err) => {
-      p.inflight = false;
-      if (temporaryCodes.has(err.code)) {
-        // Resent on reconnect, or after a pause when the connection is up.
-        if (this.connection.open) setTimeout(() => this.transmit(s, p), retryDelayMs);
-        return;
-      }
-      Object.assign(p, { status: "failed", error: err.message });
-      this.onNotice(`Not sent: ${err.message}`);
-      this.changed();
-    });
-  }
-
-  resendPending() {
-    for (const s of this.sessions.values()) {
-      for (const p of s.pending.values()) if (p.status === "pending") this.transmit(s, p);
-    }
-  }
-
-  retry(s, clientMessageId) {
-    const p = s.pending.get(clientMessageId);
-    if (!p) return;
-    Object.assign(p, { status: "pending", error: "" });
-    this.changed();
-    this.transmit(s, p);
-  }
+  /** retry queues again a message the server refused for good (the user asked). */
+  retry(s, clientMessageId) { this.outbox.retry(s, clientMessageId); }
 
   canRecall(m) {
     return m.senderId === this.me && m.seq !== undefined && !m.recalled && Date.now() - m.serverTimestamp < this.recallWindowMs;

@@ -2,6 +2,7 @@
 // login), then run the chat over one reconnecting WebSocket.
 
 import { Api, request } from "./api.js";
+import { Busy } from "./busy.js";
 import { Chat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { View } from "./view.js";
@@ -88,7 +89,8 @@ function startChat(config) {
   $("me-avatar").textContent = me[0];
 
   let view;
-  const api = new Api(token, () => signOut(config, "Your sign-in is no longer valid."));
+  const busy = new Busy((shown) => view.busy(shown));
+  const api = new Api(token, () => signOut(config, "Your sign-in is no longer valid."), busy);
   const wsUrl = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/ws?token=${encodeURIComponent(token())}`;
   const connection = new Connection(wsUrl, {
     onOpen: () => chat.resync(),
@@ -103,7 +105,7 @@ function startChat(config) {
       signOut(config, "Your token expired: sign in again.");
       return false;
     },
-  });
+  }, busy);
   const chat = new Chat({
     me, api, connection, recallWindowMs: config.recallWindowMs, storage: store,
     onChange: () => view.update(), onNotice: (text) => view.notice(text),

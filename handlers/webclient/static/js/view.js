@@ -31,10 +31,11 @@ export class View {
   constructor(chat) {
     this.chat = chat;
     this.scheduled = false;
-    this.keepOffset = false;
     this.stickToBottom = true;
     this.toastTimer = null;
     this.renderedSession = null;
+    this.connState = { state: "connecting", text: "connecting…" };
+    this.busyNote = false;
     $("messages-scroll").addEventListener("scroll", () => this.onScroll());
     $("load-older").addEventListener("click", () => this.loadOlder());
   }
@@ -58,9 +59,22 @@ export class View {
   }
 
   status(state, text) {
+    this.connState = { state, text };
+    this.drawStatus();
+  }
+
+  /** busy shows or hides the quiet note that the server is refusing work for now and the client retries. */
+  busy(shown) {
+    this.busyNote = shown;
+    this.drawStatus();
+  }
+
+  drawStatus() {
     const s = $("conn-status");
-    s.dataset.state = state;
-    s.textContent = text;
+    const busy = this.busyNote && this.connState.state === "online";
+    s.dataset.state = this.connState.state;
+    s.dataset.busy = String(busy);
+    s.textContent = busy ? "server busy, retrying…" : this.connState.text;
   }
 
   render() {
@@ -99,20 +113,17 @@ export class View {
     $("conv-sub").textContent = s.kind === "group" ? `${s.members.length} members: ${s.members.join(", ")}` : "Direct chat";
     const typing = chat.typingUsers(s);
     $("typing").textContent = typing.length ? `${typing.join(" and ")} ${typing.length > 1 ? "are" : "is"} typing…` : "";
-    $("load-older").hidden = !chat.hasOlder(s);
 
+    // Where the view stands is read before anything in it changes: the
+    // button above the list takes room too.
     const switched = this.renderedSession !== s.id;
     this.renderedSession = s.id;
-    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
-    const oldHeight = box.scrollHeight;
-    const oldTop = box.scrollTop;
+    const toBottom = switched || this.stickToBottom || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    const anchor = toBottom ? null : viewAnchor(box);
+    $("load-older").hidden = !chat.hasOlder(s);
     $("messages").replaceChildren(...chat.timeline(s).map((m) => this.messageItem(s, m)));
-    if (this.keepOffset && !switched) {
-      box.scrollTop = box.scrollHeight - oldHeight + oldTop;
-    } else if (switched || atBottom || this.stickToBottom) {
-      box.scrollTop = box.scrollHeight;
-    }
-    this.keepOffset = false;
+    if (toBottom) box.scrollTop = box.scrollHeight;
+    else if (anchor) keepAnchor(box, anchor);
     this.stickToBottom = false;
   }
 
@@ -128,7 +139,8 @@ export class View {
       status === "failed" ? el("button", { class: "recall retry", type: "button", title: m.error, onclick: () => chat.retry(s, m.clientMessageId) }, "Retry") : null,
       el("time", {}, clock(m.adjustedTimestamp ?? m.clientTimestamp)),
       own ? el("span", { class: "ticks", "data-status": status, title: tickTitle[status] }, tickText[status]) : null);
-    return el("li", { class: `msg${own ? " own" : ""}`, "data-seq": m.seq, "data-client-message-id": m.clientMessageId },
+    return el("li", { class: `msg${own ? " own" : ""}`, "data-seq": m.seq, "data-client-message-id": m.clientMessageId,
+      "data-key": messageKey(m) },
       el("div", { class: "bubble" },
         !own && s.kind === "group" ? el("span", { class: "sender" }, m.senderId) : null,
         text, meta));
@@ -141,7 +153,6 @@ export class View {
   async loadOlder() {
     const s = this.chat.current;
     if (!s || s.loadingOlder || !this.chat.hasOlder(s)) return;
-    this.keepOffset = true;
     try {
       await this.chat.loadOlder(s);
     } catch (err) {
@@ -151,6 +162,33 @@ export class View {
 
   /** sent keeps the view at the newest message after the user sends. */
   sent() { this.stickToBottom = true; }
+}
+
+/** messageKey names a message across renders: its seq once it has one, else its clientMessageId. */
+function messageKey(m) {
+  return m.seq !== undefined ? `s${m.seq}` : `c${m.clientMessageId}`;
+}
+
+/**
+ * viewAnchor is the first message at least partly in view and how far its top
+ * is from the top of the view. The list is rebuilt on every render, which
+ * defeats the browser's own scroll anchoring, so the view keeps it itself:
+ * older messages loaded above, or the button above the list going away, leave
+ * what the user is looking at (and pointing at) where it was.
+ */
+function viewAnchor(box) {
+  const top = box.getBoundingClientRect().top;
+  for (const li of $("messages").children) {
+    const r = li.getBoundingClientRect();
+    if (r.bottom > top) return { key: li.dataset.key, offset: r.top - top };
+  }
+  return null;
+}
+
+/** keepAnchor scrolls so that the anchor's message is again where it was. */
+function keepAnchor(box, anchor) {
+  const li = [...$("messages").children].find((n) => n.dataset.key === anchor.key);
+  if (li) box.scrollTop += li.getBoundingClientRect().top - box.getBoundingClientRect().top - anchor.offset;
 }
 
 /** colour picks a stable avatar colour for a name. */
