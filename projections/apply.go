@@ -6,8 +6,19 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 )
+
+// decodeAll decodes events read from the log directly (not through a tail).
+func decodeAll(recs []events.RecordedEvent) []*tail.Event {
+	out := make([]*tail.Event, len(recs))
+	for i, r := range recs {
+		out[i] = tail.Decode(r)
+	}
+	return out
+}
 
 // EventError tells which event a projection could not decode or apply. The
 // projection stops before that event and retries it; it never skips it.
@@ -35,7 +46,7 @@ func (e *EventError) Unwrap() error { return e.Err }
 
 var _ error = (*EventError)(nil)
 
-func newEventError(p Projection, evs []events.RecordedEvent, i int, err error) *EventError {
+func newEventError(p Projection, evs []*tail.Event, i int, err error) *EventError {
 	ev := evs[i]
 	return &EventError{Projection: p.Name(), Position: ev.Position, StreamID: ev.StreamID,
 		Version: ev.Version, Type: ev.Type, Err: err, index: i}
@@ -56,12 +67,12 @@ func (s *staged) own(first int, coalesced bool) {
 	}
 }
 
-// stage queues the statements of evs, stopping at the first event that cannot
-// be decoded or applied: it then returns that event's *EventError, and s holds
-// the statements of the events before it. Events of types p does not handle
-// are not decoded. With coalesce, a Coalescer projection writes runs of
-// events together (see Coalescer).
-func stage(s *staged, p Projection, tables TableNames, evs []events.RecordedEvent, coalesce bool) error {
+// stage queues the statements of evs, decoded by the log's tail, stopping at
+// the first event that could not be decoded or applied: it then returns that
+// event's *EventError, and s holds the statements of the events before it.
+// Events of types p does not handle are skipped. With coalesce, a Coalescer
+// projection writes runs of events together (see Coalescer).
+func stage(s *staged, p Projection, tables TableNames, evs []*tail.Event, coalesce bool) error {
 	var run Run
 	if c, ok := p.(Coalescer); ok && coalesce {
 		run = c.NewRun(tables)
@@ -74,11 +85,11 @@ func stage(s *staged, p Projection, tables TableNames, evs []events.RecordedEven
 			runStart = -1
 		}
 	}
-	for i, ev := range evs {
-		if !p.Handles(ev.Type) {
+	for i, te := range evs {
+		if !p.Handles(te.Type) {
 			continue
 		}
-		env, err := events.Decode(ev)
+		ev, env, err := te.RecordedEvent, te.Envelope, te.DecodeErr
 		if err == nil && run != nil {
 			var joined bool
 			if joined, err = run.Add(ev, env); err == nil && joined {
@@ -113,7 +124,7 @@ var errCoalescedStatement = errors.New("statement of a run of events failed")
 // failing statement queued by an event is reported as that event's
 // *EventError (wrapping errCoalescedStatement too when the statement was a
 // run's); tx is then unusable.
-func send(ctx context.Context, tx pgx.Tx, s *staged, p Projection, evs []events.RecordedEvent) error {
+func send(ctx context.Context, tx pgx.Tx, s *staged, p Projection, evs []*tail.Event) error {
 	if s.batch.Len() == 0 {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 )
 
 // errRewound means the stored checkpoint is behind the position the runner
@@ -27,11 +28,11 @@ var errRewound = errors.New("checkpoint moved back")
 // Runs of events are written together (see Coalescer); when such a statement
 // fails, the batch is tried again an event at a time, which tells the failing
 // event.
-func commitBatch(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []events.RecordedEvent, known events.Position) (events.Position, error) {
+func commitBatch(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []*tail.Event, known events.Position) (events.Position, error) {
 	return commitBatchAs(ctx, pool, p, evs, known, true)
 }
 
-func commitBatchAs(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []events.RecordedEvent, known events.Position, coalesce bool) (events.Position, error) {
+func commitBatchAs(ctx context.Context, pool *pgxpool.Pool, p Projection, evs []*tail.Event, known events.Position, coalesce bool) (events.Position, error) {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return known, fmt.Errorf("projection %s: begin batch: %w", p.Name(), err)

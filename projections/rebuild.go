@@ -176,10 +176,11 @@ type replay struct {
 // batch replays the next events of the log into the copies in tx and returns
 // how many it read: fewer than rebuildBatchSize when it reached the head.
 func (r *replay) batch(ctx context.Context, tx pgx.Tx) (int, error) {
-	evs, err := r.store.ReadAll(ctx, r.pos, rebuildBatchSize)
-	if err != nil || len(evs) == 0 {
+	recs, err := r.store.ReadAll(ctx, r.pos, rebuildBatchSize)
+	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
+	evs := decodeAll(recs)
 	var s staged
 	if err := stage(&s, r.p, rebuildTables(), evs, true); err != nil {
 		return 0, err

@@ -10,13 +10,36 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 )
+
+// Log is what the runner needs of the process's reader of the log.
+type Log interface {
+	Follow(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []*tail.Event) error) error
+}
+
+var _ Log = (*tail.Tail)(nil)
+
+// storeLog follows a store directly, decoding what it reads: for a runner
+// that has no tail to share.
+type storeLog struct{ store events.Store }
+
+func (l storeLog) Follow(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []*tail.Event) error) error {
+	return l.store.Subscribe(ctx, after, batchSize, func(ctx context.Context, batch []events.RecordedEvent) error {
+		return handle(ctx, decodeAll(batch))
+	})
+}
 
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
 	// Store is the event log the projections follow. Required.
 	Store events.Store
+	// Log is the process's reader of the log (events/tail), shared with
+	// the other followers of the process, so that each event is read and
+	// decoded once. Default: the projections read Store themselves.
+	Log Log
 	// Pool is the read models' database, prepared by readmodels.Migrate.
 	// Required. Each projection holds one of its connections while it applies
 	// a batch (and while it waits for a rebuild's switch to commit).
@@ -51,6 +74,9 @@ type RunnerConfig struct {
 }
 
 func (c *RunnerConfig) setDefaults() {
+	if c.Log == nil && c.Store != nil {
+		c.Log = storeLog{c.Store}
+	}
 	if len(c.Projections) == 0 {
 		c.Projections = All()
 	}

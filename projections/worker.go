@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/projections/lease"
 )
 
@@ -109,14 +110,14 @@ func (w *worker) follow(ctx context.Context) error {
 		w.status.Failing = false
 	}
 	w.mu.Unlock()
-	err = w.cfg.Store.Subscribe(ctx, pos, w.cfg.BatchSize, w.handle)
+	err = w.cfg.Log.Follow(ctx, pos, w.cfg.BatchSize, w.handle)
 	if err == nil {
 		err = errors.New("subscription ended")
 	}
 	return err
 }
 
-func (w *worker) handle(ctx context.Context, batch []events.RecordedEvent) error {
+func (w *worker) handle(ctx context.Context, batch []*tail.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
@@ -46,6 +45,9 @@ type NATSBusConfig struct {
 
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// publishAckTimeout bounds the wait for the stream's acks of one Publish.
+const publishAckTimeout = 5 * time.Second
+
 func (c *NATSBusConfig) setDefaults() {
 	if c.Prefix == "" {
 		c.Prefix = "tellyou"
@@ -79,16 +81,12 @@ func (c NATSBusConfig) Validate() error {
 // NATSBus is the PubSub between the nodes of a deployment: events go through
 // a JetStream stream, typing notices through core NATS.
 //
-// Events (EventsTopic) are published with watermill-nats' pkg/jetstream: one
-// memory stream, "<Prefix>_events", whose only subject has the same name
-// (pkg/jetstream publishes to the subject named like the stream). Every
-// node's follower publishes every event it reads from the log; the message
-// UUID is the event id and goes out as the Nats-Msg-Id header, so the stream
-// stores the first copy and drops the others within DuplicateWindow (a copy
-// that comes later still reaches the hubs, which drop versions they have
-// handled). A publisher waits for the stream's ack of each message, so one
-// node's events of a session are stored in version order, and a later
-// version from any node is stored only after the earlier one was.
+// Events (EventsTopic) go through one memory stream, "<Prefix>_events", whose
+// only subject has the same name, encoded as watermill-nats encodes them.
+// A node publishes the events it appended (the fast path of delivery); the
+// message UUID is the event id and goes out as the Nats-Msg-Id header, so the
+// stream stores a repeated publish once within DuplicateWindow. The messages
+// of one Publish are published asynchronously and acked together, in order.
 //
 // Each Subscribe to EventsTopic creates its own ephemeral consumer (explicit
 // acks, delivering only messages stored from then on): every hub receives
@@ -103,8 +101,8 @@ func (c NATSBusConfig) Validate() error {
 type NATSBus struct {
 	cfg    NATSBusConfig
 	conn   *nats.Conn
-	js     jetstream.JetStream
-	events *wmjs.Publisher
+	js        jetstream.JetStream
+	marshaler *wmnats.NATSMarshaler
 	// subscriptions ends the events subscriptions (handlers/jsmsg); each
 	// runs in subscribed until its channel is closed and its consumer gone.
 	subscriptions context.Context
@@ -149,10 +147,7 @@ func (b *NATSBus) open(ctx context.Context, logger watermill.LoggerAdapter) erro
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", stream, err)
 	}
-	streamOf := func(topic string) jetstream.StreamConfig { return jetstream.StreamConfig{Name: topic} }
-	if b.events, err = wmjs.NewPublisher(wmjs.PublisherConfig{Conn: b.conn, Logger: logger, ConfigureStream: streamOf}); err != nil {
-		return fmt.Errorf("events publisher: %w", err)
-	}
+	b.marshaler = &wmnats.NATSMarshaler{}
 	b.subscriptions, b.endSubs = context.WithCancel(context.Background())
 	core := wmnats.JetStreamConfig{Disabled: true}
 	b.typing, err = wmnats.NewPublisherWithNatsConn(b.conn, wmnats.PublisherPublishConfig{
@@ -215,15 +210,39 @@ func (b *NATSBus) EventsTopic() string { return b.cfg.Prefix + "_events" }
 func (b *NATSBus) TypingTopic() string { return b.cfg.Prefix + ".typing" }
 
 // Publish sends messages on EventsTopic through the stream, with their UUID
-// as Nats-Msg-Id (set in their metadata), and any other topic over core NATS.
+// as Nats-Msg-Id, and any other topic over core NATS. The messages of one
+// call go out at once (asynchronous publishes) and Publish returns once the
+// stream has acked every one, or with the first failure: one round trip for
+// the whole call, and the stream stores them in the order given.
 func (b *NATSBus) Publish(topic string, msgs ...*message.Message) error {
 	if topic != b.EventsTopic() {
 		return b.typing.Publish(topic, msgs...)
 	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
-		m.Metadata.Set(nats.MsgIdHdr, m.UUID)
+		nm, err := b.marshaler.Marshal(topic, m)
+		if err != nil {
+			return fmt.Errorf("encode %s for %s: %w", m.UUID, topic, err)
+		}
+		nm.Header.Set(nats.MsgIdHdr, m.UUID)
+		f, err := b.js.PublishMsgAsync(nm)
+		if err != nil {
+			return fmt.Errorf("publish %s on %s: %w", m.UUID, topic, err)
+		}
+		futures = append(futures, f)
 	}
-	return b.events.Publish(topic, msgs...)
+	timeout := time.NewTimer(publishAckTimeout)
+	defer timeout.Stop()
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish on %s: %w", topic, err)
+		case <-timeout.C:
+			return fmt.Errorf("publish on %s: no ack from the stream within %s", topic, publishAckTimeout)
+		}
+	}
+	return nil
 }
 
 // Subscribe consumes EventsTopic through a consumer of its own (see

@@ -18,6 +18,7 @@ import (
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/projections"
 	"github.com/tellyou/tellyou/readmodels"
 )
@@ -92,11 +93,24 @@ func (e *Env) AppendData(stream string, data ...events.EventData) events.AppendR
 }
 
 // StartRunner runs a runner over the env until the test ends. cfg's Store and
-// Pool default to the env's.
+// Pool default to the env's; with the env's store, its Log defaults to a tail
+// of the store of its own, with a small window so that projections behind it
+// catch up from the log as they do in a server that has fallen behind (a
+// Store of the test's own is followed directly, so that its failures reach
+// the runner).
 func (e *Env) StartRunner(cfg projections.RunnerConfig) *projections.Runner {
 	e.TB.Helper()
+	var logTail *tail.Tail
 	if cfg.Store == nil {
 		cfg.Store = e.Store
+	}
+	if cfg.Log == nil && cfg.Store == events.Store(e.Store) {
+		var err error
+		logTail, err = tail.New(tail.Config{Log: cfg.Store, Window: 64})
+		if err != nil {
+			e.TB.Fatalf("log tail: %v", err)
+		}
+		cfg.Log = logTail
 	}
 	if cfg.Pool == nil {
 		cfg.Pool = e.Pool
@@ -110,6 +124,9 @@ func (e *Env) StartRunner(cfg projections.RunnerConfig) *projections.Runner {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	if logTail != nil {
+		wg.Go(func() { _ = logTail.Run(ctx) })
+	}
 	wg.Go(func() {
 		if err := r.Run(ctx); err != nil {
 			e.TB.Errorf("runner: %v", err)
@@ -121,9 +138,7 @@ func (e *Env) StartRunner(cfg projections.RunnerConfig) *projections.Runner {
 
 // WaitCaughtUp waits until the named projections (all when none are named)
 // have applied every event appended through the env so far, whoever runs
-// them. (Waiting for Store.Head is not enough: the head only covers events
-// whose place is final, and transactions of other tests on the same server
-// hold that back.)
+// them.
 func (e *Env) WaitCaughtUp(names ...string) {
 	e.TB.Helper()
 	if len(names) == 0 {
