@@ -30,16 +30,17 @@ func fanOutFigure(steps []step, note string) (figure, error) {
 		p50 = append(p50, plotter.XY{X: x, Y: minPositive(*s.DeliveryLatency.P50)})
 		p99 = append(p99, plotter.XY{X: x, Y: minPositive(*s.DeliveryLatency.P99)})
 	}
+	notMeasured := ""
+	if len(skipped) > 0 {
+		notMeasured = "not measured: groups of " + strings.Join(skipped, ", ") + " members (see the reports)"
+	}
 	top := plot.New()
-	titled(top, "Fan-out: one group, every member online, a fixed message rate", note)
+	titled(top, "Fan-out: one group, every member online, a fixed message rate", note, notMeasured)
 	top.Y.Label.Text = "deliveries/s"
 	top.Y.Min = 0
 	bottom := plot.New()
 	bottom.Y.Label.Text = "send -> delivered (ms, log scale)"
 	bottom.X.Label.Text = "members of the group (log scale)"
-	if len(skipped) > 0 {
-		bottom.X.Label.Text += "; not measured: " + strings.Join(skipped, ", ") + " members"
-	}
 	logAxis(&bottom.Y)
 	for _, p := range []*plot.Plot{top, bottom} {
 		logAxis(&p.X)
@@ -48,7 +49,7 @@ func fanOutFigure(steps []step, note string) (figure, error) {
 	}
 	// Latency grows with the group: the bottom right corner stays free.
 	bottom.Legend.Top, bottom.Legend.Left = false, false
-	bottom.Legend.XOffs, bottom.Legend.YOffs = vg.Points(-10), vg.Points(6)
+	bottom.Legend.XOffs, bottom.Legend.YOffs = vg.Points(-24), vg.Points(6)
 	countAxis(&top.Y)
 	if err := line(top, rate, 2, "deliveries/s"); err != nil {
 		return nil, err

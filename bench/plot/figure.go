@@ -50,24 +50,22 @@ func newCanvas() (*vgimg.Canvas, draw.Canvas) {
 	return c, draw.New(c)
 }
 
-// titled sets p's title, with note on a second line.
-func titled(p *plot.Plot, title, note string) {
+// titled sets p's title, with the non-empty notes on lines of their own.
+func titled(p *plot.Plot, title string, notes ...string) {
 	p.Title.Text = title
-	if note != "" {
-		p.Title.Text += "\n" + note
+	for _, n := range notes {
+		if n != "" {
+			p.Title.Text += "\n" + n
+		}
 	}
 	p.Title.Padding = vg.Points(6)
 }
 
 // legendTopLeft puts p's legend in the top left corner of its data area,
-// below the title.
+// clear of the axes.
 func legendTopLeft(p *plot.Plot) {
-	below := vg.Points(6)
-	if p.Title.Text != "" {
-		below += p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
-	}
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Points(10), -below
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(12), -vg.Points(8)
 }
 
 // countAxis labels a linear axis of counts in whole numbers with

@@ -28,8 +28,12 @@ func latencyFigure(steps []step, note string) (figure, error) {
 		p99 = append(p99, plotter.XY{X: x, Y: minPositive(*s.DeliveryLatency.P99)})
 		labels = append(labels, "offered "+s.offered())
 	}
+	notMeasured := ""
+	if len(skipped) > 0 {
+		notMeasured = "not measured: offered " + strings.Join(skipped, ", ")
+	}
 	p := plot.New()
-	titled(p, "Latency against throughput: direct messages, offered load swept", note)
+	titled(p, "Latency against throughput: direct messages, offered load swept", note, notMeasured)
 	p.X.Label.Text = "delivered messages/s"
 	p.Y.Label.Text = "send -> delivered (ms, log scale)"
 	p.X.Min = 0
@@ -53,9 +57,6 @@ func latencyFigure(steps []step, note string) (figure, error) {
 	p.Add(l)
 	legendTopLeft(p)
 	countAxis(&p.X)
-	if len(skipped) > 0 {
-		p.X.Label.Text += " (not measured: offered " + strings.Join(skipped, ", ") + ")"
-	}
 	c, dc := newCanvas()
 	p.Draw(dc)
 	return c, nil
