@@ -113,7 +113,7 @@ func (c *coordinator) play(ctx context.Context, st step) (*Report, error) {
 		}
 	}
 	rep.SettleSeconds, rep.SettleNote = c.settle(ctx)
-	before := c.sample(ctx)
+	before := c.sample(ctx, true)
 	start := time.Now()
 	rates, budgets := shares(st.Rate, c.cfg.Messages, c.conns)
 	err := c.each(func(i int, p part) error {
@@ -131,7 +131,7 @@ func (c *coordinator) play(ctx context.Context, st step) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	after := c.sample(ctx)
+	after := c.sample(ctx, false)
 	t, err := c.finish(ctx)
 	if err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func (c *coordinator) play(ctx context.Context, st step) (*Report, error) {
 // before they open and after they were held for Duration.
 func (c *coordinator) playIdle(ctx context.Context, st step, rep *Report) (*Report, error) {
 	rep.SettleSeconds, rep.SettleNote = c.settle(ctx)
-	before := c.sample(ctx)
+	before := c.sample(ctx, true)
 	start := time.Now()
 	skip, err := c.populate(ctx, st)
 	if err != nil {
@@ -162,7 +162,7 @@ func (c *coordinator) playIdle(ctx context.Context, st step, rep *Report) (*Repo
 		return nil, ctx.Err()
 	case <-time.After(c.cfg.Duration):
 	}
-	after := c.sample(ctx)
+	after := c.sample(ctx, false)
 	t, err := c.finish(ctx)
 	if err != nil {
 		return nil, err

@@ -132,15 +132,30 @@ type serverState struct {
 	rtErr   error // also set when there is no debug address
 }
 
-// sample reads the server's state now.
-func (c *coordinator) sample(ctx context.Context) serverState {
-	s := serverState{at: time.Now()}
-	s.usage, s.source, s.err = sampleServer(ctx, c.client, c.cfg.Addr, c.cfg.ServerPID)
-	if c.cfg.DebugAddr == "" {
-		s.rtErr = errNoDebugAddr
-		return s
+// sample reads the server's state now. The runtime reading forces a
+// garbage collection on the server: a step's first reading takes it before
+// the usage, its last one after, so that the collection falls outside the
+// CPU time measured.
+func (c *coordinator) sample(ctx context.Context, first bool) serverState {
+	var s serverState
+	readUsage := func() {
+		s.at = time.Now()
+		s.usage, s.source, s.err = sampleServer(ctx, c.client, c.cfg.Addr, c.cfg.ServerPID)
 	}
-	s.runtime, s.rtErr = sampleRuntime(ctx, c.client, c.cfg.DebugAddr)
+	readRuntime := func() {
+		if c.cfg.DebugAddr == "" {
+			s.rtErr = errNoDebugAddr
+			return
+		}
+		s.runtime, s.rtErr = sampleRuntime(ctx, c.client, c.cfg.DebugAddr)
+	}
+	if first {
+		readRuntime()
+		readUsage()
+	} else {
+		readUsage()
+		readRuntime()
+	}
 	return s
 }
 
