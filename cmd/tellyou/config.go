@@ -49,6 +49,9 @@ type config struct {
 	MaxConnsPerUser   int           // TELLYOU_MAX_CONNS_PER_USER: default 16
 	FrameRate         float64       // TELLYOU_FRAME_RATE: other frames per second per connection, default 100
 	FrameBurst        int           // TELLYOU_FRAME_BURST: default 200
+	// MaxGroupMembers bounds a group's members, creator included
+	// (TELLYOU_MAX_GROUP_MEMBERS, default 1000, at least 2).
+	MaxGroupMembers int
 }
 
 // busPrefixPattern is what NATS allows in a stream name and a subject token.
@@ -78,6 +81,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		MaxConnsPerUser:   16,
 		FrameRate:         100,
 		FrameBurst:        200,
+		MaxGroupMembers:   1000,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -117,8 +121,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if err := positiveInts(getenv, map[string]*int{
 		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
 		"TELLYOU_MAX_CONNS_PER_USER": &c.MaxConnsPerUser, "TELLYOU_FRAME_BURST": &c.FrameBurst,
+		"TELLYOU_MAX_GROUP_MEMBERS": &c.MaxGroupMembers,
 	}); err != nil {
 		return config{}, err
+	}
+	if c.MaxGroupMembers < 2 {
+		return config{}, fmt.Errorf("TELLYOU_MAX_GROUP_MEMBERS=%d: a group needs room for at least 2 members", c.MaxGroupMembers)
 	}
 	if v := strings.TrimSpace(getenv("TELLYOU_MAX_FRAME_BYTES")); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -87,7 +87,7 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 	case "deadletters":
 		return deadLettersCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "bench":
-		return benchCmd(ctx, cfg, logger, rest, stdout, stderr)
+		return benchCmd(ctx, cfg, logger, rest, stdin, stdout, stderr)
 	case "chat":
 		return chatCmd(ctx, cfg, rest, getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":

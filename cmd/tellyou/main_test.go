@@ -117,6 +117,9 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 		"bad compression": {"TELLYOU_WS_COMPRESSION": "zip"},
 		"feed, no nats":   {"TELLYOU_FEED_TOPIC": "tellyou.feed"},
 		"bad feed topic":  {"TELLYOU_BUS": "nats://127.0.0.1:4222", "TELLYOU_FEED_TOPIC": "tellyou feed"},
+		"group of one":    {"TELLYOU_MAX_GROUP_MEMBERS": "1"},
+		"no group":        {"TELLYOU_MAX_GROUP_MEMBERS": "0"},
+		"bad group size":  {"TELLYOU_MAX_GROUP_MEMBERS": "lots"},
 	} {
 		if _, err := configFromEnv(env(vars)); err == nil {
 			t.Errorf("%s: accepted %v", name, vars)
@@ -150,6 +153,20 @@ func TestConfigFromEnvReadsDevLogin(t *testing.T) {
 	_, err := configFromEnv(env(map[string]string{"TELLYOU_DEV_LOGIN": "yes"}))
 	if err == nil || !strings.Contains(err.Error(), "TELLYOU_DEV_LOGIN") {
 		t.Errorf("TELLYOU_DEV_LOGIN=yes: %v, want an error naming the variable", err)
+	}
+}
+
+func TestConfigFromEnvReadsTheGroupMemberLimit(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]int{"": 1000, "2": 2, " 20000 ": 20000} {
+		c, err := configFromEnv(env(map[string]string{"TELLYOU_MAX_GROUP_MEMBERS": value}))
+		if err != nil || c.MaxGroupMembers != want {
+			t.Errorf("TELLYOU_MAX_GROUP_MEMBERS=%q: %d, %v; want %d", value, c.MaxGroupMembers, err, want)
+		}
+	}
+	_, err := configFromEnv(env(map[string]string{"TELLYOU_MAX_GROUP_MEMBERS": "1"}))
+	if err == nil || !strings.Contains(err.Error(), "TELLYOU_MAX_GROUP_MEMBERS") {
+		t.Errorf("TELLYOU_MAX_GROUP_MEMBERS=1: %v, want an error naming the variable", err)
 	}
 }
 

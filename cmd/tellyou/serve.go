@@ -74,6 +74,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	policy := domain.DefaultPolicy()
 	policy.MaxClockSkew, policy.RecallWindow = cfg.MaxClockSkew, cfg.RecallWindow
+	policy.MaxGroupMembers = cfg.MaxGroupMembers
 	rm := readmodels.New(eng.Pool)
 	m := metrics.New()
 	// Commands and queries reach the log through a decorator that times

@@ -2,90 +2,66 @@ package loadgen
 
 import (
 	"context"
-	"math/rand/v2"
-	"sync/atomic"
+	"fmt"
 	"time"
 )
 
-// quietDrain is how long drain waits without a new push before it stops
+// quietDrain is how long the drain waits without a new push before it stops
 // expecting more. Pushes follow the log, whose readers wait for every older
 // write transaction on the PostgreSQL server: another client's transaction can
 // pause them for seconds.
 const quietDrain = 5 * time.Second
 
-// drain waits, at most Drain, until every send is answered and the pushes
-// have arrived: all expected ones when every recipient stays online, else
-// until no push arrived for quietDrain.
-func (r *run) drain(ctx context.Context) {
-	deadline := time.Now().Add(r.cfg.Drain)
-	lastProgress, last := time.Now(), int64(-1)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		inFlight := 0
-		for _, d := range r.devices {
-			inFlight += d.inFlight()
+// missingAfter is when, after the senders stopped, the deliveries still
+// missing are counted a first time.
+const missingAfter = 5 * time.Second
+
+// countsDeliveries reports whether every push of the step can be expected:
+// every recipient stays online (not so in the reconnect scenario).
+func (c *coordinator) countsDeliveries() bool {
+	return c.recipients > 0 && c.cfg.Scenario != ScenarioReconnect
+}
+
+// drain waits, at most Drain after sendEnd, until every send has its final
+// answer and the pushes have arrived: all expected ones when every
+// recipient stays online, else until none arrived for quietDrain. It
+// returns the deliveries missing missingAfter after sendEnd, or at its end
+// when it ended sooner (-1 when pushes cannot be expected).
+func (c *coordinator) drain(ctx context.Context, sendEnd time.Time) (int64, error) {
+	deadline := sendEnd.Add(c.cfg.Drain)
+	lastArrival, last := time.Now(), int64(-1)
+	missing5s := int64(-1)
+	for {
+		p, err := c.sum(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("progress: %w", err)
 		}
-		delivered := r.rec.delivered.Load() + r.rec.repeats.Load() + r.rec.synced.Load()
-		if delivered != last {
-			last, lastProgress = delivered, time.Now()
+		missing := max(0, p.Acked*int64(c.recipients)-p.Delivered)
+		if c.countsDeliveries() && missing5s < 0 && time.Since(sendEnd) >= missingAfter {
+			missing5s = missing
 		}
-		if inFlight == 0 {
-			if r.recipients > 0 && r.cfg.Scenario != ScenarioReconnect && r.rec.delivered.Load() >= r.rec.acked.Load()*int64(r.recipients) {
-				return
+		if p.Arrived != last {
+			last, lastArrival = p.Arrived, time.Now()
+		}
+		complete := c.countsDeliveries() && missing == 0
+		quiet := time.Since(lastArrival) > quietDrain
+		if (p.InFlight == 0 && (complete || quiet)) || !time.Now().Before(deadline) || ctx.Err() != nil {
+			if c.countsDeliveries() && missing5s < 0 {
+				missing5s = missing
 			}
-			if time.Since(lastProgress) > quietDrain {
-				return
-			}
+			return missing5s, ctx.Err()
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(pollEvery)
 	}
 }
 
-// reconnecting is a device of the reconnect scenario: it sends for a short
-// life of 0.3-1.5 s, waits for its answers, drops the connection without a
-// close frame, reconnects and syncs its session from the last seq it holds;
-// again until sendCtx ends. Its last connection stays open for the drain.
-func (r *run) reconnecting(ctx, sendCtx context.Context, d *device, interval time.Duration, budget *atomic.Int64) {
-	for i := 0; sendCtx.Err() == nil; i++ {
-		if i > 0 {
-			d.close(false)
-			if !r.redial(sendCtx, d) {
-				return
-			}
-			r.rec.reconnects.Add(1)
-			if d.sends.Load() > 0 || d.holds(d.session) {
-				d.syncFrom(ctx, d.session)
-			}
-		}
-		lifeCtx, end := context.WithTimeout(sendCtx, 300*time.Millisecond+rand.N(1200*time.Millisecond))
-		sendLoop(lifeCtx, d, interval, budget)
-		end()
-		d.ackLatest(ctx, "received")
-		waitAnswered(ctx, d, 5*time.Second)
-		if budget != nil && budget.Load() <= 0 {
-			return
-		}
+// countDeliveries sets the report's expected and missing deliveries when
+// every push can be expected.
+func (c *coordinator) countDeliveries(rep *Report, missing5s int64) {
+	if !c.countsDeliveries() {
+		return
 	}
-}
-
-// redial reconnects d, retrying a few times; it gives up when ctx ends.
-func (r *run) redial(ctx context.Context, d *device) bool {
-	for attempt := range 5 {
-		if r.dial(ctx, d, attempt) {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return false
-}
-
-// waitAnswered waits, at most limit, until d has no send in flight.
-func waitAnswered(ctx context.Context, d *device, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	for d.inFlight() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	expected := rep.Acked * int64(rep.Recipients)
+	missing := max(0, expected-rep.Delivered)
+	rep.ExpectedDeliveries, rep.Missing, rep.MissingAfter5s = &expected, &missing, &missing5s
 }

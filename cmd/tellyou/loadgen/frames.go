@@ -38,16 +38,25 @@ type syncFrame struct {
 }
 
 // serverFrame is any frame the server sends: Message is a string in an error
-// and an object in a push.
+// and an object in a push. Seq and Duplicate come with a sendAck,
+// RetryAfterMs with an overloaded error.
 type serverFrame struct {
-	Type      string          `json:"type"`
-	ID        string          `json:"id"`
-	SessionID string          `json:"sessionId"`
-	Code      string          `json:"code"`
-	Message   json.RawMessage `json:"message"`
-	Messages  []pushedMessage `json:"messages"`
-	HasMore   bool            `json:"hasMore"`
+	Type         string          `json:"type"`
+	ID           string          `json:"id"`
+	SessionID    string          `json:"sessionId"`
+	Seq          int64           `json:"seq"`
+	Duplicate    bool            `json:"duplicate"`
+	Code         string          `json:"code"`
+	RetryAfterMs int64           `json:"retryAfterMs"`
+	Message      json.RawMessage `json:"message"`
+	Messages     []pushedMessage `json:"messages"`
+	HasMore      bool            `json:"hasMore"`
 }
+
+// codeOverloaded is the refusal of a frame the server did not take
+// (docs/protocol.md): nothing was stored, and the same frame may be sent
+// again after retryAfterMs.
+const codeOverloaded = "overloaded"
 
 // pushedMessage is the part of a Message the run reads.
 type pushedMessage struct {

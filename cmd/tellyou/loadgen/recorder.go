@@ -8,41 +8,45 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// recorder collects a run's counts and latencies; every method is safe for
-// concurrent use.
+// recorder collects one process's counts and latencies during a step; every
+// method is safe for concurrent use. A fleet resets it when a step starts
+// and takes its tally when the step is over.
 type recorder struct {
 	sent, acked, delivered, repeats, synced atomic.Int64
 	acksSent, acksOK, syncs, reconnects     atomic.Int64
+	overloaded, resent, duplicateAcks       atomic.Int64
 	lastAck, lastDelivery                   atomic.Int64 // unix ns
 
-	mu        sync.Mutex
-	sendAck   *hdrhistogram.Histogram // microseconds
-	delivery  *hdrhistogram.Histogram // microseconds
-	errors    map[string]int64
-	connected int
+	mu           sync.Mutex
+	sendAck      *hdrhistogram.Histogram // admitted attempt -> sendAck, µs
+	sendAckFirst *hdrhistogram.Histogram // first attempt -> sendAck, µs
+	delivery     *hdrhistogram.Histogram // first attempt -> push, µs
+	errors       map[string]int64
 }
 
 // Latencies are recorded in microseconds, from 1 µs to 10 minutes, to 3
 // significant digits.
 const maxLatencyMicros = int64(10 * time.Minute / time.Microsecond)
 
+func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, maxLatencyMicros, 3) }
+
 func newRecorder() *recorder {
-	return &recorder{
-		sendAck:  hdrhistogram.New(1, maxLatencyMicros, 3),
-		delivery: hdrhistogram.New(1, maxLatencyMicros, 3),
-		errors:   map[string]int64{},
-	}
+	return &recorder{sendAck: newHistogram(), sendAckFirst: newHistogram(), delivery: newHistogram(), errors: map[string]int64{}}
 }
 
 func micros(d time.Duration) int64 {
 	return min(max(d.Microseconds(), 1), maxLatencyMicros)
 }
 
-func (r *recorder) ackReceived(latency time.Duration, now time.Time) {
+// ackReceived records a sendAck: admitted is the time since the attempt the
+// server took, first the time since the message's first attempt (they
+// differ when the server refused earlier attempts as overloaded).
+func (r *recorder) ackReceived(admitted, first time.Duration, now time.Time) {
 	r.acked.Add(1)
 	r.lastAck.Store(now.UnixNano())
 	r.mu.Lock()
-	_ = r.sendAck.RecordValue(micros(latency))
+	_ = r.sendAck.RecordValue(micros(admitted))
+	_ = r.sendAckFirst.RecordValue(micros(first))
 	r.mu.Unlock()
 }
 
@@ -61,20 +65,34 @@ func (r *recorder) fail(kind string) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) connOpened() {
+// reset forgets everything recorded so far.
+func (r *recorder) reset() {
+	for _, c := range []*atomic.Int64{&r.sent, &r.acked, &r.delivered, &r.repeats, &r.synced, &r.acksSent, &r.acksOK,
+		&r.syncs, &r.reconnects, &r.overloaded, &r.resent, &r.duplicateAcks, &r.lastAck, &r.lastDelivery} {
+		c.Store(0)
+	}
 	r.mu.Lock()
-	r.connected++
+	r.sendAck.Reset()
+	r.sendAckFirst.Reset()
+	r.delivery.Reset()
+	r.errors = map[string]int64{}
 	r.mu.Unlock()
 }
 
-func (r *recorder) errorCount(prefix string) int64 {
+// snapshot copies what was recorded so far into a tally.
+func (r *recorder) snapshot() *tally {
+	t := &tally{Sent: r.sent.Load(), Acked: r.acked.Load(), Delivered: r.delivered.Load(), Repeats: r.repeats.Load(),
+		Synced: r.synced.Load(), AcksSent: r.acksSent.Load(), AcksOK: r.acksOK.Load(), Syncs: r.syncs.Load(),
+		Reconnects: r.reconnects.Load(), Overloaded: r.overloaded.Load(), Resent: r.resent.Load(),
+		DuplicateAcks: r.duplicateAcks.Load(), LastAck: r.lastAck.Load(), LastDelivery: r.lastDelivery.Load(),
+		Errors: map[string]int64{}}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var n int64
+	t.SendAck = histogram{hdrhistogram.Import(r.sendAck.Export())}
+	t.SendAckFirst = histogram{hdrhistogram.Import(r.sendAckFirst.Export())}
+	t.Delivery = histogram{hdrhistogram.Import(r.delivery.Export())}
 	for k, v := range r.errors {
-		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
-			n += v
-		}
+		t.Errors[k] = v
 	}
-	return n
+	return t
 }

@@ -2,290 +2,309 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Run plays cfg's scenario against the server at cfg.Addr and returns what it
-// measured. It returns when the sending phase is over (Duration, Messages or
-// ctx), the answers and pushes in flight have arrived or Drain has passed, and
-// every connection it opened is closed. An error means the run could not start
-// (bad config, no group, no connection at all); failures during the run are
-// counted in the report.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
+// Run plays cfg against the server at cfg.Addr: one step, one per rate of
+// Sweep, or one per size of GroupSizes, in order. emit gets each step's
+// Report as soon as the step is over; an error from emit stops the run.
+// Run returns when every step is over and every connection and worker
+// process it started is closed. An error means a step could not run (bad
+// config, no connection at all, a worker lost); failures during a step are
+// counted in its report, and a fan-out step the machine cannot hold is
+// reported as skipped.
+func Run(ctx context.Context, cfg Config, emit func(*Report) error) error {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return err
 	}
-	r := &run{cfg: cfg, rec: newRecorder(), clients: sourceClients(cfg.Sources), toks: tokens{secret: cfg.Secret, now: time.Now()}}
-	return r.play(ctx)
-}
-
-// run is the state of one Run.
-type run struct {
-	cfg        Config
-	rec        *recorder
-	clients    []*http.Client // one per source address
-	toks       tokens
-	devices    []*device // connected ones only, after connectAll
-	recipients int
-
-	dialErrOnce sync.Once
-	dialErr     string
-}
-
-func (r *run) play(ctx context.Context) (*Report, error) {
-	cfg := r.cfg
-	usage := ServerUsage{}
-	startSample := time.Now()
-	before, source, err := sampleServer(ctx, r.clients[0], cfg.Addr, cfg.ServerPID)
-	if err != nil {
-		usage.Error = err.Error()
+	steps := cfg.plan()
+	c := &coordinator{cfg: cfg, steps: len(steps), client: sourceClients(1, 0)[0], toks: tokens{secret: cfg.Secret, now: time.Now()}}
+	if err := c.open(ctx, cfg.procsFor(steps)); err != nil {
+		return err
 	}
-	devices, err := r.setup(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r.connectAll(ctx, devices)
-	defer r.closeAll()
-	if len(r.devices) == 0 {
-		return nil, fmt.Errorf("no connection to %s could be opened: %s", cfg.Addr, r.dialErr)
-	}
-
-	start := time.Now()
-	sendCtx, stopSending := context.WithCancel(ctx)
-	if cfg.Duration > 0 {
-		sendCtx, stopSending = context.WithTimeout(ctx, cfg.Duration)
-	}
-	defer stopSending()
-	var sendTime time.Duration
-	if cfg.Scenario == ScenarioIdle {
-		<-sendCtx.Done()
-		sendTime = time.Since(start)
-	} else {
-		sendTime = r.exchange(ctx, sendCtx)
-	}
-
-	after, _, afterErr := sampleServer(ctx, r.clients[0], cfg.Addr, cfg.ServerPID)
-	wall := time.Since(startSample)
-	if usage.Error == "" && afterErr != nil {
-		usage.Error = afterErr.Error()
-	}
-	if usage.Error == "" {
-		usage = ServerUsage{Source: source, CPUBefore: before.cpu, CPUAfter: after.cpu, CPUSeconds: after.cpu - before.cpu,
-			CPUCores: (after.cpu - before.cpu) / wall.Seconds(), RSSBefore: before.rss, RSSAfter: after.rss,
-			RSSPerConn: float64(after.rss-before.rss) / float64(len(r.devices))}
-	}
-	r.closeAll()
-	return r.report(start, sendTime, usage), nil
-}
-
-// setup names the run's users, creates the group the scenario needs and
-// prepares ConnsPerUser devices per user.
-func (r *run) setup(ctx context.Context) ([]*device, error) {
-	cfg := r.cfg
-	prefix := fmt.Sprintf("b%06x-", rand.Uint32()&0xffffff)
-	users := make([]string, cfg.Users)
-	for i := range users {
-		users[i] = fmt.Sprintf("%s%d", prefix, i)
-	}
-	content := strings.Repeat("x", cfg.Payload)
-	var devices []*device
-	add := func(user, peer, session string) {
-		for range cfg.ConnsPerUser {
-			devices = append(devices, newDevice(user, peer, session, cfg.InFlight, content, r.rec))
-		}
-	}
-	switch cfg.Scenario {
-	case ScenarioGroup:
-		tok, err := r.toks.of(users[0])
+	defer c.close()
+	for _, st := range steps {
+		rep, err := c.play(ctx, st)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("step %d: %w", st.Index, err)
 		}
-		group, err := createGroup(ctx, r.clients[0], cfg.Addr, tok, users)
+		if err := emit(rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// coordinator plays a run's steps over its parts.
+type coordinator struct {
+	cfg    Config
+	steps  int
+	client *http.Client // the server's HTTP API, /metrics and pprof
+	toks   tokens
+	parts  []part
+
+	// The population connected now.
+	conns      []int // per part
+	connected  int
+	dial       connectResult // totals of the last connect
+	recipients int           // connections each message is pushed to
+}
+
+// open starts the parts: this process's fleet, or procs workers.
+func (c *coordinator) open(ctx context.Context, procs int) error {
+	if procs == 1 {
+		c.parts = []part{newFleet(c.cfg, 0)}
+		return nil
+	}
+	if len(c.cfg.WorkerCommand) == 0 {
+		return fmt.Errorf("%d processes are needed but no worker command is set", procs)
+	}
+	for i := range procs {
+		w, err := startWorker(ctx, c.cfg, i)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("worker %d: %w", i, err)
 		}
-		for _, u := range users {
-			add(u, "", group)
-		}
-		r.recipients = cfg.GroupSize*cfg.ConnsPerUser - 1
-	case ScenarioIdle:
-		for _, u := range users {
-			add(u, "", "")
-		}
-	default:
-		for i, u := range users {
-			peer := users[i^1]
-			add(u, peer, directSession(u, peer))
-		}
-		r.recipients = 2*cfg.ConnsPerUser - 1
+		c.parts = append(c.parts, w)
 	}
-	return devices, nil
+	return nil
 }
 
-// directSession is the id of the direct session of a and b.
-func directSession(a, b string) string {
-	return "d:" + min(a, b) + ":" + max(a, b)
-}
-
-// connectAll opens the devices' connections, DialParallel at a time; those
-// that connect make up r.devices.
-func (r *run) connectAll(ctx context.Context, devices []*device) {
-	var (
-		mu sync.Mutex
-		wg sync.WaitGroup
-	)
-	gate := make(chan struct{}, r.cfg.DialParallel)
-	for i, d := range devices {
-		select {
-		case gate <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Go(func() {
-			defer func() { <-gate }()
-			if r.dial(ctx, d, i) {
-				mu.Lock()
-				r.devices = append(r.devices, d)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// dial connects d through source address i mod Sources; a failure is counted.
-func (r *run) dial(ctx context.Context, d *device, i int) bool {
-	tok, err := r.toks.of(d.user)
-	if err == nil {
-		err = d.connect(ctx, r.clients[i%len(r.clients)], "ws://"+r.cfg.Addr+"/v1/ws", tok)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return false // the run is ending: not the server's failure
-		}
-		r.rec.fail("dial")
-		r.dialErrOnce.Do(func() { r.dialErr = err.Error() })
-		return false
-	}
-	return true
-}
-
-// closeAll closes every open connection with a close frame, 256 at a time.
-func (r *run) closeAll() {
+func (c *coordinator) close() {
 	var wg sync.WaitGroup
-	gate := make(chan struct{}, 256)
-	for _, d := range r.devices {
-		gate <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-gate }()
-			d.close(true)
-		})
+	for _, p := range c.parts {
+		wg.Go(func() { _ = p.close() })
 	}
 	wg.Wait()
 }
 
-// ackInterval is how often a device acks what it received: often enough
-// that nothing waits for redelivery (10 s), rarely enough in a big group
-// that receipts (pushed to every member) do not swamp the messages.
-func (r *run) ackInterval() time.Duration {
-	switch r.cfg.Scenario {
-	case ScenarioMixed:
-		return 200 * time.Millisecond
-	case ScenarioGroup:
-		return 5 * time.Second
+// each calls fn for every part at once and returns their errors joined.
+func (c *coordinator) each(fn func(i int, p part) error) error {
+	errs := make([]error, len(c.parts))
+	var wg sync.WaitGroup
+	for i, p := range c.parts {
+		wg.Go(func() { errs[i] = fn(i, p) })
 	}
-	return time.Second
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
-// exchange sends until sendCtx ends or the message budget is spent, then
-// drains. It returns the length of the sending phase.
-func (r *run) exchange(ctx, sendCtx context.Context) time.Duration {
+// play runs one step.
+func (c *coordinator) play(ctx context.Context, st step) (*Report, error) {
+	rep := &Report{Step: st.Index, Steps: c.steps, Scenario: c.cfg.Scenario, Addr: c.cfg.Addr, Users: st.Users,
+		ConnsPerUser: c.cfg.ConnsPerUser, GroupSize: st.GroupSize, Procs: len(c.parts), TargetRate: st.Rate,
+		InFlight: c.cfg.InFlight, Errors: map[string]int64{}}
+	if c.cfg.Scenario == ScenarioIdle {
+		return c.playIdle(ctx, st, rep)
+	}
+	if st.Fresh {
+		skip, err := c.populate(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		if skip != "" {
+			rep.Skipped = skip
+			return rep, nil
+		}
+	}
+	rep.SettleSeconds, rep.SettleNote = c.settle(ctx)
+	before := c.sample(ctx, true)
 	start := time.Now()
-	var budget *atomic.Int64
-	if r.cfg.Messages > 0 {
-		budget = new(atomic.Int64)
-		budget.Store(r.cfg.Messages)
+	rates, budgets := shares(st.Rate, c.cfg.Messages, c.conns)
+	err := c.each(func(i int, p part) error {
+		return p.start(ctx, sendSpec{Rate: rates[i], Duration: c.cfg.Duration, Messages: budgets[i],
+			Silent: c.cfg.Messages > 0 && budgets[i] == 0})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start sending: %w", err)
 	}
-	var interval time.Duration
-	if r.cfg.Rate > 0 {
-		interval = time.Duration(float64(len(r.devices)) / r.cfg.Rate * float64(time.Second))
+	sendEnd, err := c.waitSending(ctx)
+	if err != nil {
+		return nil, err
 	}
-	ackCtx, stopAcks := context.WithCancel(ctx)
-	var senders, ackers sync.WaitGroup
-	for _, d := range r.devices {
-		if r.cfg.Scenario == ScenarioReconnect {
-			senders.Go(func() { r.reconnecting(ctx, sendCtx, d, interval, budget) })
-			continue
-		}
-		senders.Go(func() { sendLoop(sendCtx, d, interval, budget) })
-		ackers.Go(func() { r.ackLoop(ackCtx, d) })
+	missing5s, err := c.drain(ctx, sendEnd)
+	if err != nil {
+		return nil, err
 	}
-	senders.Wait()
-	sendTime := time.Since(start)
-	r.drain(ctx)
-	stopAcks()
-	ackers.Wait()
-	return sendTime
+	after := c.sample(ctx, false)
+	t, err := c.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.fill(t, start, sendEnd)
+	c.connections(rep, st, t)
+	rep.Server = usage(before, after, c.connected)
+	c.countDeliveries(rep, missing5s)
+	return rep, nil
 }
 
-// sendLoop sends from d until ctx ends or the budget is spent: every
-// interval, or as fast as answers free d's slots when interval is 0.
-func sendLoop(ctx context.Context, d *device, interval time.Duration, budget *atomic.Int64) {
-	var tick <-chan time.Time
-	if interval > 0 {
-		// A random phase, so that the devices do not send in bursts.
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(rand.N(interval)):
-		}
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
+// playIdle measures what idle connections cost the server: its usage
+// before they open and after they were held for Duration.
+func (c *coordinator) playIdle(ctx context.Context, st step, rep *Report) (*Report, error) {
+	rep.SettleSeconds, rep.SettleNote = c.settle(ctx)
+	before := c.sample(ctx, true)
+	start := time.Now()
+	skip, err := c.populate(ctx, st)
+	if err != nil {
+		return nil, err
 	}
-	for first := true; ctx.Err() == nil; first = false {
-		if tick != nil && !first {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick:
+	if skip != "" {
+		rep.Skipped = skip
+		return rep, nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(c.cfg.Duration):
+	}
+	after := c.sample(ctx, false)
+	t, err := c.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.fill(t, start, start)
+	c.connections(rep, st, t)
+	rep.Server = usage(before, after, c.connected)
+	return rep, nil
+}
+
+// connections sets the report's connection figures; the dial failures of
+// a population count in the step that opened it.
+func (c *coordinator) connections(rep *Report, st step, t *tally) {
+	rep.Recipients = c.recipients
+	rep.Connections = c.connected + int(t.Reconnects)
+	if st.Fresh && c.dial.Failures > 0 {
+		rep.Errors["dial"] += c.dial.Failures
+		rep.FirstDialError = c.dial.FirstError
+	}
+}
+
+// populate closes the previous step's connections and opens this step's:
+// it names the users, creates the group the scenario needs and connects
+// every part's share. A fan-out step the machine cannot hold, or whose
+// group the server refuses, is skipped: the reason is returned.
+func (c *coordinator) populate(ctx context.Context, st step) (string, error) {
+	fanOut := len(c.cfg.GroupSizes) > 0
+	if err := c.each(func(_ int, p part) error { return p.disconnect(ctx) }); err != nil {
+		return "", fmt.Errorf("close the previous connections: %w", err)
+	}
+	c.conns, c.connected, c.dial = make([]int, len(c.parts)), 0, connectResult{}
+	want := st.Users * c.cfg.ConnsPerUser
+	if why := capacity(want, len(c.parts), c.cfg.ServerPID); why != "" {
+		if fanOut {
+			return why, nil
+		}
+		return "", errors.New(why)
+	}
+	pop := population{Scenario: c.cfg.Scenario, Prefix: fmt.Sprintf("b%06x-", rand.Uint32()&0xffffff), Users: st.Users,
+		ConnsPerUser: c.cfg.ConnsPerUser}
+	switch {
+	case c.cfg.Scenario == ScenarioGroup:
+		members := make([]string, st.Users)
+		for i := range members {
+			members[i] = pop.user(i)
+		}
+		tok, err := c.toks.of(members[0])
+		if err != nil {
+			return "", err
+		}
+		if pop.Group, err = createGroup(ctx, c.client, c.cfg.Addr, tok, members, memberChunkBytes); err != nil {
+			if fanOut && ctx.Err() == nil {
+				return fmt.Sprintf("the server refused a group of %d: %v", st.Users, err), nil
 			}
+			return "", err
 		}
-		if budget != nil && budget.Add(-1) < 0 {
-			return
+		c.recipients = st.Users*c.cfg.ConnsPerUser - 1
+	case pairScenario(c.cfg.Scenario):
+		c.recipients = 2*c.cfg.ConnsPerUser - 1
+	default:
+		c.recipients = 0
+	}
+	ranges := userRanges(st.Users, len(c.parts), pairScenario(c.cfg.Scenario))
+	results := make([]connectResult, len(c.parts))
+	err := c.each(func(i int, p part) error {
+		share := pop
+		share.From, share.To = ranges[i][0], ranges[i][1]
+		var err error
+		results[i], err = p.connect(ctx, share)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	for i, r := range results {
+		c.conns[i] = r.Connected
+		c.connected += r.Connected
+		c.dial.Failures += r.Failures
+		if c.dial.FirstError == "" {
+			c.dial.FirstError = r.FirstError
 		}
-		if !d.send(ctx) {
-			return
+	}
+	c.dial.Connected = c.connected
+	switch {
+	case fanOut && c.connected < want:
+		why := fmt.Sprintf("only %d of %d connections opened: %s", c.connected, want, c.dial.FirstError)
+		if err := c.each(func(_ int, p part) error { return p.disconnect(ctx) }); err != nil {
+			return "", err
+		}
+		return why, nil
+	case c.connected == 0:
+		return "", fmt.Errorf("no connection to %s could be opened: %s", c.cfg.Addr, c.dial.FirstError)
+	}
+	return "", nil
+}
+
+// pollEvery is how often the coordinator asks the parts how far they are.
+const pollEvery = 25 * time.Millisecond
+
+// sum is the progress of all parts.
+func (c *coordinator) sum(ctx context.Context) (progress, error) {
+	each := make([]progress, len(c.parts))
+	err := c.each(func(i int, p part) error {
+		var err error
+		each[i], err = p.progress(ctx)
+		return err
+	})
+	var total progress
+	for _, p := range each {
+		total.add(p)
+	}
+	return total, err
+}
+
+// waitSending waits until no part sends any more and returns when that was.
+func (c *coordinator) waitSending(ctx context.Context) (time.Time, error) {
+	for {
+		p, err := c.sum(ctx)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("progress: %w", err)
+		}
+		if !p.Sending {
+			return time.Now(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(pollEvery):
 		}
 	}
 }
 
-// ackLoop acks what d received, every ackInterval, until ctx ends; in the
-// mixed scenario every fifth ack is a read ack.
-func (r *run) ackLoop(ctx context.Context, d *device) {
-	t := time.NewTicker(r.ackInterval())
-	defer t.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if ctx.Err() != nil {
-			return // both were ready; the phase is over
-		}
-		ackType := "received"
-		if r.cfg.Scenario == ScenarioMixed && n%5 == 0 {
-			ackType = "read"
-		}
-		d.ackLatest(ctx, ackType)
+// finish ends the step on every part and merges what they measured.
+func (c *coordinator) finish(ctx context.Context) (*tally, error) {
+	tallies := make([]*tally, len(c.parts))
+	err := c.each(func(i int, p part) error {
+		var err error
+		tallies[i], err = p.finish(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finish the step: %w", err)
 	}
+	return mergeTallies(tallies), nil
 }

@@ -2,7 +2,9 @@ package loadgen
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -117,4 +119,77 @@ func sampleMetrics(ctx context.Context, client *http.Client, addr string) (serve
 		return serverSample{}, fmt.Errorf("/metrics has no process_cpu_seconds_total or process_resident_memory_bytes")
 	}
 	return s, nil
+}
+
+// serverState is what a run reads of the server at a moment: its process's
+// usage and, with a debug address, its Go runtime.
+type serverState struct {
+	at      time.Time
+	usage   serverSample
+	source  string
+	err     error
+	runtime runtimeSample
+	rtErr   error // also set when there is no debug address
+}
+
+// sample reads the server's state now. The runtime reading forces a
+// garbage collection on the server: a step's first reading takes it before
+// the usage, its last one after, so that the collection falls outside the
+// CPU time measured.
+func (c *coordinator) sample(ctx context.Context, first bool) serverState {
+	var s serverState
+	readUsage := func() {
+		s.at = time.Now()
+		s.usage, s.source, s.err = sampleServer(ctx, c.client, c.cfg.Addr, c.cfg.ServerPID)
+	}
+	readRuntime := func() {
+		if c.cfg.DebugAddr == "" {
+			s.rtErr = errNoDebugAddr
+			return
+		}
+		s.runtime, s.rtErr = sampleRuntime(ctx, c.client, c.cfg.DebugAddr)
+	}
+	if first {
+		readRuntime()
+		readUsage()
+	} else {
+		readUsage()
+		readRuntime()
+	}
+	return s
+}
+
+var errNoDebugAddr = errors.New("no debug address")
+
+// usage is the server's usage between two samples, shared among conns
+// connections.
+func usage(before, after serverState, conns int) ServerUsage {
+	if err := cmp.Or(before.err, after.err); err != nil {
+		return ServerUsage{Error: err.Error()}
+	}
+	wall := after.at.Sub(before.at)
+	u := ServerUsage{Source: before.source, CPUBefore: before.usage.cpu, CPUAfter: after.usage.cpu,
+		CPUSeconds: after.usage.cpu - before.usage.cpu, RSSBefore: before.usage.rss, RSSAfter: after.usage.rss}
+	if wall > 0 {
+		u.CPUCores = u.CPUSeconds / wall.Seconds()
+	}
+	if conns > 0 {
+		u.RSSPerConn = float64(after.usage.rss-before.usage.rss) / float64(conns)
+	}
+	switch err := cmp.Or(before.rtErr, after.rtErr); {
+	case errors.Is(err, errNoDebugAddr):
+	case err != nil:
+		u.Runtime = &RuntimeUsage{Error: err.Error()}
+	default:
+		r := &RuntimeUsage{HeapBefore: before.runtime.heap, HeapAfter: after.runtime.heap, StackBefore: before.runtime.stack,
+			StackAfter: after.runtime.stack, GoroutinesBefore: before.runtime.goroutines, GoroutinesAfter: after.runtime.goroutines}
+		if conns > 0 {
+			n := float64(conns)
+			r.HeapPerConn = float64(r.HeapAfter-r.HeapBefore) / n
+			r.StackPerConn = float64(r.StackAfter-r.StackBefore) / n
+			r.GoroutinesPerConn = float64(r.GoroutinesAfter-r.GoroutinesBefore) / n
+		}
+		u.Runtime = r
+	}
+	return u
 }
