@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/feedbus"
 )
 
@@ -49,6 +50,18 @@ type config struct {
 	MaxConnsPerUser   int           // TELLYOU_MAX_CONNS_PER_USER: default 16
 	FrameRate         float64       // TELLYOU_FRAME_RATE: other frames per second per connection, default 100
 	FrameBurst        int           // TELLYOU_FRAME_BURST: default 200
+	// FastPath hands each append to delivery right after it commits
+	// (TELLYOU_FAST_PATH, default on); off, pushes come from the follower
+	// of the log alone, a few milliseconds later.
+	FastPath bool
+	// MaxInFlight and MaxQueueDelay bound the commands the node takes on
+	// (TELLYOU_MAX_IN_FLIGHT, default 4096; TELLYOU_MAX_QUEUE_DELAY, default
+	// 500ms); past them commands are refused overloaded (handlers.Admission).
+	MaxInFlight   int
+	MaxQueueDelay time.Duration
+	// FaultKillAfterCommit is the crash tests' fault point (see faults.go);
+	// 0, the default, is off.
+	FaultKillAfterCommit int64
 	// MaxGroupMembers bounds a group's members, creator included
 	// (TELLYOU_MAX_GROUP_MEMBERS, default 1000, at least 2).
 	MaxGroupMembers int
@@ -82,6 +95,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		FrameRate:         100,
 		FrameBurst:        200,
 		MaxGroupMembers:   1000,
+		FastPath:          true,
+		MaxInFlight:       handlers.DefaultMaxInFlight,
+		MaxQueueDelay:     handlers.DefaultMaxQueueDelay,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -100,7 +116,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout}} {
+	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
+		{"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {
@@ -109,7 +126,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 			*d.dst = parsed
 		}
 	}
-	for name, dst := range map[string]*bool{"TELLYOU_DEV_LOGIN": &c.DevLogin, "TELLYOU_WS_COMPRESSION": &c.WSCompression} {
+	for name, dst := range map[string]*bool{"TELLYOU_DEV_LOGIN": &c.DevLogin, "TELLYOU_WS_COMPRESSION": &c.WSCompression,
+		"TELLYOU_FAST_PATH": &c.FastPath} {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -121,10 +139,15 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if err := positiveInts(getenv, map[string]*int{
 		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
 		"TELLYOU_MAX_CONNS_PER_USER": &c.MaxConnsPerUser, "TELLYOU_FRAME_BURST": &c.FrameBurst,
-		"TELLYOU_MAX_GROUP_MEMBERS": &c.MaxGroupMembers,
+		"TELLYOU_MAX_GROUP_MEMBERS": &c.MaxGroupMembers, "TELLYOU_MAX_IN_FLIGHT": &c.MaxInFlight,
 	}); err != nil {
 		return config{}, err
 	}
+	kill, err := killAfterCommit(getenv)
+	if err != nil {
+		return config{}, err
+	}
+	c.FaultKillAfterCommit = kill
 	if c.MaxGroupMembers < 2 {
 		return config{}, fmt.Errorf("TELLYOU_MAX_GROUP_MEMBERS=%d: a group needs room for at least 2 members", c.MaxGroupMembers)
 	}

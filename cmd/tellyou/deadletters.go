@@ -17,10 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 )
 
-// Dead letters are the events the push hub gave up on (see push.Options). They
+// Dead letters are the events the delivery hub gave up on (see delivery.DefaultDeadLetterTopic). They
 // are kept in PostgreSQL with watermill-sql's default PostgreSQL schema: one
 // table for the topic, "watermill_tellyou.push.deadletter", created at the
 // first dead letter. Its payload column is bytea rather than the default json:
@@ -92,7 +92,7 @@ func deadLettersCmd(ctx context.Context, cfg config, _ *slog.Logger, args []stri
 
 // latestDeadLetters returns the limit latest dead letters, oldest first.
 func latestDeadLetters(ctx context.Context, pool *pgxpool.Pool, limit int) ([]deadLetter, error) {
-	table := deadLetterSchema().MessagesTable(push.DefaultDeadLetterTopic)
+	table := deadLetterSchema().MessagesTable(delivery.DefaultDeadLetterTopic)
 	// created_at is a timestamp without time zone, written in the server's
 	// zone: read it back in the same one.
 	rows, err := pool.Query(ctx, `SELECT uuid, created_at AT TIME ZONE current_setting('TimeZone'), payload, metadata

@@ -13,16 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
 	"github.com/tellyou/tellyou/handlers/wire"
 )
 
@@ -63,12 +60,10 @@ func TestDeadLettersAreKeptAndListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	broken, fine := "g:"+uuid.NewString(), "g:"+uuid.NewString()
-	bus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
-	defer bus.Close()
 	m := metrics.New()
-	hub, err := push.NewHub(push.HubConfig{
-		Options:    push.Options{MaxRetries: 3, RetryInterval: time.Millisecond, DeadLetters: deadLetters},
-		Subscriber: bus, Publisher: bus, Members: unreachableDatabase{session: broken}, Metrics: m, Logger: logger,
+	hub, err := delivery.New(delivery.Config{
+		Options:     delivery.Options{MaxRetries: 3, RetryInterval: time.Millisecond},
+		DeadLetters: deadLetters, Members: unreachableDatabase{session: broken}, Metrics: m, Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -85,22 +80,21 @@ func TestDeadLettersAreKeptAndListed(t *testing.T) {
 	bob := &frames{}
 	hub.Register("bob", bob)
 
-	publish := func(session string, version int64) *message.Message {
+	publish := func(session string, version int64) events.Committed {
 		t.Helper()
-		msg := busMessage(t, session, version)
-		if err := bus.Publish(push.DefaultEventsTopic, msg); err != nil {
-			t.Fatal(err)
-		}
-		return msg
+		c := committedMessage(t, session, version)
+		hub.Committed(c)
+		return c
 	}
 	publish(fine, 1)
 	lost := publish(broken, 1)
 	publish(fine, 2)
-	if got := bob.count(); got != 2 {
-		t.Fatalf("bob got %d pushes, want the 2 of the fine session", got)
-	}
-	if n := testutil.ToFloat64(m.DeadLetters); n != 1 {
-		t.Fatalf("tellyou_dead_letters_total = %v, want 1", n)
+	for deadline := time.Now().Add(time.Minute); bob.count() < 2 || testutil.ToFloat64(m.DeadLetters) < 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("bob got %d pushes and %v dead letters, want the 2 of the fine session and 1",
+				bob.count(), testutil.ToFloat64(m.DeadLetters))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 
 	out.Reset()
@@ -115,7 +109,7 @@ func TestDeadLettersAreKeptAndListed(t *testing.T) {
 	if err := json.Unmarshal(listed.Payload, &payload); err != nil {
 		t.Fatalf("dead letter payload %s: %v", listed.Payload, err)
 	}
-	if listed.UUID != lost.UUID || payload.StreamID != broken || payload.Type != events.TypeMessageSent ||
+	if listed.UUID != lost.Events[0].EventID.String() || payload.StreamID != broken || payload.Type != events.TypeMessageSent ||
 		!strings.Contains(listed.Reason, "connection refused") || time.Since(listed.At) > time.Minute || listed.At.After(time.Now()) {
 		t.Fatalf("deadletters listed %+v, want the push to %s, with why and when", listed, broken)
 	}
@@ -124,22 +118,19 @@ func TestDeadLettersAreKeptAndListed(t *testing.T) {
 	}
 }
 
-// busMessage is the bus message of a MessageSent at version of the session,
-// as the follower publishes it.
-func busMessage(t *testing.T, session string, version int64) *message.Message {
+// committedMessage is a MessageSent at version of the session, as the fast
+// path hands it to the hub.
+func committedMessage(t *testing.T, session string, version int64) events.Committed {
 	t.Helper()
-	d, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()},
+	env := events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()},
 		Payload: events.MessageSent{SessionID: session, MessageID: uuid.NewString(), Seq: version, SenderID: "ann",
-			MessageType: 1, Content: fmt.Sprint("m", version), ClientMessageID: fmt.Sprint("c", version)}})
+			MessageType: 1, Content: fmt.Sprint("m", version), ClientMessageID: fmt.Sprint("c", version)}}
+	d, err := events.Encode(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := json.Marshal(wire.NewAuditEvent(events.RecordedEvent{StreamID: session, Version: version,
-		Position: events.Position(version), EventID: d.EventID, Type: d.Type, Data: d.Data, Metadata: d.Metadata}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return message.NewMessage(d.EventID.String(), payload)
+	return events.Committed{StreamID: session, FirstVersion: version, Position: events.Position(version),
+		Prev: events.Position(version - 1), Events: []events.EventData{d}, Envelopes: []events.Envelope{env}}
 }
 
 // frames is a connection's outbox that counts what it is given.
@@ -154,6 +145,8 @@ func (f *frames) Enqueue([]byte) bool {
 	f.n++
 	return true
 }
+
+func (f *frames) Queued() int { return 0 }
 
 func (f *frames) count() int {
 	f.mu.Lock()

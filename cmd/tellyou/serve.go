@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/feedbus"
 	"github.com/tellyou/tellyou/handlers/gateway"
 	"github.com/tellyou/tellyou/handlers/httpapi"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
 	"github.com/tellyou/tellyou/handlers/webclient"
 	"github.com/tellyou/tellyou/handlers/ws"
 	"github.com/tellyou/tellyou/projections"
@@ -78,14 +80,28 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	rm := readmodels.New(eng.Pool)
 	m := metrics.New()
 	// Commands and queries reach the log through a decorator that times
-	// appends and reads; projections, the push follower, the feed and
-	// readiness use the store directly (their reads are long-running
-	// subscriptions, or the scrape itself).
+	// appends and reads; the tail (the one reader of the global log, which
+	// feeds the projections, delivery and the feeds) and readiness use the
+	// store directly.
 	store, err := metrics.NewInstrumentedStore(eng.Store, m)
 	if err != nil {
 		return err
 	}
-	cmds, err := handlers.NewCommands(handlers.Config{Store: store, History: rm, Policy: policy})
+	logTail, err := tail.New(tail.Config{Log: eng.Store, Logger: logger})
+	if err != nil {
+		return err
+	}
+	// The fast path: each append goes to delivery right after it commits.
+	// The gateway that delivers is built after the commands it serves.
+	var gw *gateway.Gateway
+	fastPath := func(c events.Committed) { gw.Committed(c) }
+	if !cfg.FastPath {
+		fastPath = nil
+	} else {
+		fastPath = withKillAfterCommit(cfg.FaultKillAfterCommit, fastPath)
+	}
+	cmds, err := handlers.NewCommands(handlers.Config{Store: store, History: rm, Policy: policy, Committed: fastPath,
+		Admission: handlers.AdmissionConfig{MaxInFlight: cfg.MaxInFlight, MaxQueueDelay: cfg.MaxQueueDelay}})
 	if err != nil {
 		return err
 	}
@@ -93,7 +109,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
-	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Pool: eng.Pool, Logger: logger,
+	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Log: logTail, Pool: eng.Pool, Logger: logger,
 		// A projection that a database outage stopped resumes within seconds
 		// of the database's return, however long it was gone.
 		MaxRetryBackoff: 5 * time.Second,
@@ -120,17 +136,17 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bus != nil {
 		defer bus.Close()
 	}
-	feed, feedRelay, err := openFeed(ctx, cfg, eng, logger)
+	feed, feedRelay, err := openFeed(ctx, cfg, eng, logTail, logger)
 	if err != nil {
 		return err
 	}
 	if feed != nil {
 		defer feed.Close()
 	}
-	pushOpts.RedeliveryTimeout, pushOpts.MaxRedeliveries, pushOpts.DeadLetters = cfg.RedeliveryTimeout, cfg.MaxRedeliveries, deadLetters
+	pushOpts.RedeliveryTimeout, pushOpts.MaxRedeliveries = cfg.RedeliveryTimeout, cfg.MaxRedeliveries
 	ready := newReadiness(eng.Store, runner, 10*time.Second, time.Now)
 	api, err := httpapi.New(httpapi.Config{
-		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
+		Commands: cmds, Queries: queries, Store: logTail, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -146,14 +162,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if cfg.DevLogin {
 		logger.Warn("dev login is on: POST " + webclient.DevTokenPath + " signs a token for any user name; never expose this server")
 	}
-	gw, err := gateway.New(gateway.Config{
-		Commands: cmds, Queries: queries, Store: eng.Store, Secret: secret, Metrics: m, Logger: logger, API: web,
+	gw, err = gateway.New(gateway.Config{
+		Commands: cmds, Queries: queries, Log: logTail, Secret: secret, Metrics: m, Logger: logger, API: web,
 		WS: ws.Limits{
 			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 			DisableCompression: !cfg.WSCompression,
 		},
-		Push: pushOpts, PubSub: bus,
+		Push: pushOpts, Bus: bus, DeadLetters: deadLetters,
 	})
 	if err != nil {
 		return err
@@ -165,6 +181,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	runCtx, stopRunning := context.WithCancel(context.Background())
 	defer stopRunning()
 	var wg sync.WaitGroup
+	// The tail starts first: the runner, the gateway's follower and the
+	// feeds wait for it.
+	wg.Go(func() { _ = logTail.Run(runCtx) }) // read failures are logged and retried inside
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -239,7 +258,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 
 // openFeed opens the analytics feed (its JetStream stream and the relay that
 // publishes the log on it) when cfg.FeedTopic is set; nils otherwise.
-func openFeed(ctx context.Context, cfg config, eng *engine, logger *slog.Logger) (*feedbus.NATSFeed, *feedbus.Relay, error) {
+func openFeed(ctx context.Context, cfg config, eng *engine, log feedbus.Log, logger *slog.Logger) (*feedbus.NATSFeed, *feedbus.Relay, error) {
 	if cfg.FeedTopic == "" {
 		return nil, nil, nil
 	}
@@ -247,7 +266,7 @@ func openFeed(ctx context.Context, cfg config, eng *engine, logger *slog.Logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open analytics feed: %w", err)
 	}
-	relay, err := feedbus.NewRelay(feedbus.RelayConfig{Store: eng.Store, Pool: eng.Pool,
+	relay, err := feedbus.NewRelay(feedbus.RelayConfig{Store: log, Pool: eng.Pool,
 		Publisher: feed.Publisher(), Topic: cfg.FeedTopic, Logger: logger})
 	if err != nil {
 		_ = feed.Close()
@@ -256,29 +275,25 @@ func openFeed(ctx context.Context, cfg config, eng *engine, logger *slog.Logger)
 	return feed, relay, nil
 }
 
-// openBus returns the bus between nodes that cfg.Bus names, with the push
-// topics on it: for "memory", no bus (the gateway makes its in-process
-// GoChannel) and the default topics.
+// openBus returns the bus between nodes that cfg.Bus names, with the
+// delivery topics on it: for "memory", no bus (one node) and the default
+// topics.
 //
-// With NATS every node's hub receives every event (broadcast) and drops those
-// of sessions without members connected to it, after decoding it and one
-// look-up in its member cache. Routing per user (a subject per user,
-// subscribed while the user is connected) would spare that, but costs a
-// subscription per user, a publish per member and ordering across subjects.
-// Broadcast is good enough while every node can afford the whole event rate:
-// one hub discards about 24,000 events/s on one core of a 2-vCPU Xeon
-// (BenchmarkHubDiscardsForeignEvents in handlers/push, through watermill's
-// router), so at 2,000 events/s in total each node spends under a tenth of a
-// core on other nodes' events whatever the number of nodes, and up to 16
-// nodes the NATS server delivers 32,000 messages/s. Past that rate, or that
-// many nodes, route per user.
-func openBus(ctx context.Context, cfg config, logger *slog.Logger) (gateway.PubSub, push.Options, error) {
+// With NATS a node publishes the events it appends (the fast path) and every
+// node's hub receives them; each node's follower of the log delivers what
+// the bus did not. Every node receives every event (broadcast) and drops
+// those of sessions without members connected to it. Routing per user (a
+// subject per user, subscribed while the user is connected) would spare
+// that, but costs a subscription per user, a publish per member and ordering
+// across subjects; broadcast is good enough while every node can afford the
+// whole event rate (see ARCHITECTURE.md).
+func openBus(ctx context.Context, cfg config, logger *slog.Logger) (delivery.Bus, delivery.Options, error) {
 	if cfg.Bus == "memory" {
-		return nil, push.Options{}, nil
+		return nil, delivery.Options{}, nil
 	}
 	bus, err := gateway.NewNATSBus(ctx, gateway.NATSBusConfig{URL: cfg.Bus, Prefix: cfg.BusPrefix, Logger: logger})
 	if err != nil {
-		return nil, push.Options{}, fmt.Errorf("open bus: %w", err)
+		return nil, delivery.Options{}, fmt.Errorf("open bus: %w", err)
 	}
-	return bus, push.Options{EventsTopic: bus.EventsTopic(), TypingTopic: bus.TypingTopic()}, nil
+	return bus, delivery.Options{EventsTopic: bus.EventsTopic(), TypingTopic: bus.TypingTopic()}, nil
 }

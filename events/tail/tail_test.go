@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
@@ -118,7 +119,7 @@ func TestSlowFollowerHoldsNobodyUp(t *testing.T) {
 // reaches followers with its DecodeErr, between the others.
 func TestUndecodableEventsArePassedOn(t *testing.T) {
 	t.Parallel()
-	store, tl := newTail(t, tail.Config{})
+	store, tl, pool := newTailOnPool(t, tail.Config{})
 	runTail(t, tl)
 	f := follow(t, tl, 0)
 	appendMessages(t, store, "a", 1)
@@ -131,6 +132,18 @@ func TestUndecodableEventsArePassedOn(t *testing.T) {
 	got := f.next(t, 3)
 	if got[0].DecodeErr != nil || got[1].DecodeErr == nil || got[2].DecodeErr != nil {
 		t.Fatalf("decode errors %v, %v, %v; want only the middle one", got[0].DecodeErr, got[1].DecodeErr, got[2].DecodeErr)
+	}
+
+	// An operator repairs it in the store: a follower that meets it reads
+	// it again, not the window's copy.
+	if _, err := pool.Exec(t.Context(), `UPDATE tellyou_events SET type = 'MessageRecalled',
+		data = '{"sessionId":"odd","messageId":"m","seq":1,"by":"a","recalledAt":1}' WHERE position = $1`,
+		int64(got[1].Position)); err != nil {
+		t.Fatal(err)
+	}
+	again := follow(t, tl, got[0].Position).next(t, 2)
+	if again[0].DecodeErr != nil || again[0].Type != "MessageRecalled" || again[1].EventID != got[2].EventID {
+		t.Fatalf("after the repair: %+v, %v", again[0].RecordedEvent, again[0].DecodeErr)
 	}
 }
 
@@ -164,6 +177,11 @@ func TestSubscribeGivesRecordedEvents(t *testing.T) {
 }
 
 func newTail(t *testing.T, cfg tail.Config) (*pgstore.Store, *tail.Tail) {
+	store, tl, _ := newTailOnPool(t, cfg)
+	return store, tl
+}
+
+func newTailOnPool(t *testing.T, cfg tail.Config) (*pgstore.Store, *tail.Tail, *pgxpool.Pool) {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	if err := pgstore.Migrate(t.Context(), pool); err != nil {
@@ -179,7 +197,7 @@ func newTail(t *testing.T, cfg tail.Config) (*pgstore.Store, *tail.Tail) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store, tl
+	return store, tl, pool
 }
 
 func runTail(t *testing.T, tl *tail.Tail) {

@@ -25,6 +25,9 @@ type event struct {
 	typ     string
 	data    []byte
 	rawMeta []byte
+	// decodeErr is why an event read from the log could not be decoded: it
+	// is dead-lettered when its turn comes.
+	decodeErr error
 }
 
 // appendOf is a run of consecutive events of one stream that came together
@@ -49,11 +52,12 @@ func fromCommitted(c events.Committed) appendOf {
 }
 
 // fromTail turns an event the log tail decoded into delivery's event. An
-// event that could not be decoded has no payload: nothing is pushed of it,
-// but it still takes its place in its session's order.
+// event that could not be decoded has no payload: nothing is pushed of it (it
+// is dead-lettered), but it still takes its place in its session's order.
 func fromTail(e *tail.Event) *event {
 	return &event{streamID: e.StreamID, version: e.Version, position: e.Position, id: e.EventID,
-		meta: e.Envelope.Meta, payload: e.Envelope.Payload, typ: e.Type, data: e.Data, rawMeta: e.Metadata}
+		meta: e.Envelope.Meta, payload: e.Envelope.Payload, typ: e.Type, data: e.Data, rawMeta: e.Metadata,
+		decodeErr: e.DecodeErr}
 }
 
 func (a appendOf) firstVersion() int64 { return a.events[0].version }

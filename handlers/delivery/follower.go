@@ -108,10 +108,6 @@ func (f *Follower) Run(ctx context.Context) error {
 		err := f.cfg.Log.Follow(ctx, after, f.cfg.BatchSize, func(ctx context.Context, batch []*tail.Event) error {
 			evs := make([]*event, len(batch))
 			for i, e := range batch {
-				if e.DecodeErr != nil {
-					f.cfg.Logger.Error("delivery follower: cannot decode an event; nothing is pushed of it",
-						"stream", e.StreamID, "version", e.Version, "position", e.Position, "err", e.DecodeErr)
-				}
 				evs[i] = fromTail(e)
 			}
 			last := batch[len(batch)-1].Position

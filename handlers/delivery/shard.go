@@ -128,6 +128,10 @@ func (sh *shard) deliverAll(ctx context.Context, src source, out []*event) {
 // deliverWithRetries delivers one event, trying again with backoff when it
 // cannot (its session's members cannot be resolved), then dead-letters it.
 func (sh *shard) deliverWithRetries(ctx context.Context, e *event) {
+	if e.decodeErr != nil {
+		sh.hub.deadLetter(e, fmt.Errorf("decode %s@%d: %w", e.streamID, e.version, e.decodeErr))
+		return
+	}
 	interval := sh.hub.cfg.RetryInterval
 	var err error
 	for attempt := 0; attempt <= sh.hub.cfg.MaxRetries; attempt++ {

@@ -43,6 +43,7 @@ func newGuardedEnv(t *testing.T, limits ws.Limits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	eng.FastPath.Set(gw.Committed)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()

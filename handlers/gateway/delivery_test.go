@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/ws"
 )
 
 func TestMessagesReachEveryOtherDeviceInSeqOrder(t *testing.T) {
@@ -114,5 +115,79 @@ func TestDuplicateSendAnswersTheOriginalAndPushesOnce(t *testing.T) {
 	}
 	if sent := e.stream(t, "d:ann:bob"); len(sent) != 3 { // SessionCreated and two MessageSent
 		t.Fatalf("stream holds %d events", len(sent))
+	}
+}
+
+// TestEachPushOnceWithAndWithoutTheFastPath sends from several connections
+// to several sessions at once. With the fast path on, pushes come from the
+// appenders and the follower's copies are dropped; with it off, the follower
+// of the log delivers everything. Either way every recipient gets every
+// message once, in seq order, and nothing more after the follower has
+// passed them all.
+func TestEachPushOnceWithAndWithoutTheFastPath(t *testing.T) {
+	t.Parallel()
+	for _, fast := range []bool{true, false} {
+		t.Run(fmt.Sprint("fastPath=", fast), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{noFastPath: !fast, ws: ws.Limits{SendRate: 1e6, SendBurst: 1e6}})
+			const senders, each = 4, 30
+			bob := e.connect(t, "bob")
+			var conns []*client
+			for i := range senders {
+				conns = append(conns, e.connect(t, fmt.Sprintf("s%d", i)))
+			}
+			for i := range each {
+				for s, c := range conns {
+					c.write(map[string]any{"type": "send", "id": fmt.Sprintf("m%d", i), "toUserId": "bob", "messageType": 1,
+						"content": fmt.Sprint(i), "clientMessageId": fmt.Sprintf("c%d-%d", s, i)})
+				}
+			}
+			for _, c := range conns {
+				for i := range each {
+					if a := c.answer(fmt.Sprintf("m%d", i)); a.Type != "sendAck" {
+						t.Fatalf("answer: %s", a.raw)
+					}
+				}
+			}
+			got := bob.awaitCount("every message", senders*each, isType("message"))
+			checkOncePerSessionInOrder(t, got, senders, each)
+			events := senders * (each + 1) // each session is a SessionCreated and its messages
+			counter := func(source, outcome string) float64 {
+				return value(e.metrics.DeliveryEvents.WithLabelValues(source, outcome))
+			}
+			delivered := func() float64 { return counter("fast", "delivered") + counter("log", "delivered") }
+			repeated := func() float64 { return counter("fast", "repeated") + counter("log", "repeated") }
+			eventually(t, "every event delivered once", func() bool { return delivered() == float64(events) })
+			if fast {
+				// Each event came twice (fast path and follower): once
+				// delivered, once dropped as the copy.
+				eventually(t, "the follower to pass every event", func() bool { return repeated() == float64(events) })
+			}
+			bob.barrier()
+			checkOncePerSessionInOrder(t, bob.matching(isType("message")), senders, each)
+			if fast && counter("fast", "delivered") == 0 {
+				t.Fatal("nothing came by the fast path")
+			}
+			if !fast && counter("fast", "delivered") != 0 {
+				t.Fatal("the fast path delivered while switched off")
+			}
+		})
+	}
+}
+
+// checkOncePerSessionInOrder checks that got holds seqs 1..each of each of
+// sessions sessions once, in order per session.
+func checkOncePerSessionInOrder(t *testing.T, got []frame, sessions, each int) {
+	t.Helper()
+	next := map[string]int64{}
+	for _, f := range got {
+		m := f.msg()
+		if m.Seq != next[m.SessionID]+1 {
+			t.Fatalf("%s: push of seq %d after %d", m.SessionID, m.Seq, next[m.SessionID])
+		}
+		next[m.SessionID] = m.Seq
+	}
+	if len(next) != sessions || len(got) != sessions*each {
+		t.Fatalf("%d pushes in %d sessions, want %d in %d", len(got), len(next), sessions*each, sessions)
 	}
 }

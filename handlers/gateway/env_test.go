@@ -18,7 +18,7 @@ import (
 	"github.com/tellyou/tellyou/handlers/gateway"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 
@@ -36,7 +36,9 @@ type env struct {
 
 type envOptions struct {
 	ws   ws.Limits
-	push push.Options
+	push delivery.Options
+	// noFastPath leaves delivery to the follower of the log alone.
+	noFastPath bool
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -50,6 +52,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !opts.noFastPath {
+		eng.FastPath.Set(gw.Committed)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

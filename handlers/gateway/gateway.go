@@ -1,6 +1,7 @@
 // Package gateway assembles one node's client transport: the WebSocket
-// endpoint (handlers/ws), the push path from the event log to the connections
-// (handlers/push) and, beside them, the HTTP API the caller provides.
+// endpoint (handlers/ws), the delivery of committed events to the
+// connections (handlers/delivery) and, beside them, the HTTP API the caller
+// provides.
 package gateway
 
 import (
@@ -13,15 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
 	"github.com/tellyou/tellyou/handlers/wire"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
@@ -29,24 +29,16 @@ import (
 // WSPath is the WebSocket endpoint.
 const WSPath = "/v1/ws"
 
-// PubSub is the bus between the log follower and the hubs of every node.
-// It must deliver at least once; the hub acks each message after handling it
-// and tolerates duplicates.
-type PubSub interface {
-	message.Publisher
-	message.Subscriber
-}
-
-var (
-	_ PubSub       = (*gochannel.GoChannel)(nil)
-	_ push.Members = (*handlers.Queries)(nil)
-)
+var _ delivery.Members = (*handlers.Queries)(nil)
 
 // Config holds a gateway's dependencies and settings.
 type Config struct {
 	Commands *handlers.Commands
 	Queries  *handlers.Queries
-	// Store is the event log pushes are read from.
+	// Log is the process's tail of the event log, which the delivery
+	// follower reads; the caller runs it. When nil, the gateway makes a tail
+	// of Store and runs it itself.
+	Log   *tail.Tail
 	Store events.Store
 	// Secret checks tokens (at least auth.MinSecretBytes).
 	Secret  []byte
@@ -56,16 +48,15 @@ type Config struct {
 	// Now is the clock tokens are checked and push latency measured against
 	// (default time.Now).
 	Now func() time.Time
-	// PubSub carries events and typing notices. The default is an in-process
-	// GoChannel, which the gateway closes when Run returns: it makes the
-	// follower wait for the hub to ack each message (so pushes keep log
-	// order, and a slow hub holds up only the follower, never an append) and
-	// keeps nothing (a hub that starts late syncs nothing from it).
-	PubSub PubSub
+	// Bus carries fast-path events and typing notices between the nodes of a
+	// deployment; nil for a single node.
+	Bus delivery.Bus
+	// DeadLetters receives the events delivery gave up on (optional).
+	DeadLetters message.Publisher
 	// WS bounds the WebSocket connections.
 	WS ws.Limits
-	// Push tunes the hub: topics, redelivery, member cache.
-	Push push.Options
+	// Push tunes delivery: redelivery, member cache, shards, topics.
+	Push delivery.Options
 	// API serves every path but WSPath (the HTTP API, health and metrics).
 	// Nil answers those paths with a JSON 404.
 	API http.Handler
@@ -87,8 +78,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway config: nil Commands")
 	case c.Queries == nil:
 		return errors.New("gateway config: nil Queries")
-	case c.Store == nil:
-		return errors.New("gateway config: nil Store")
+	case c.Log == nil && c.Store == nil:
+		return errors.New("gateway config: nil Log and Store")
 	case c.Metrics == nil:
 		return errors.New("gateway config: nil Metrics")
 	case len(c.Secret) < auth.MinSecretBytes:
@@ -99,13 +90,13 @@ func (c Config) Validate() error {
 
 // Gateway is one node's transport.
 type Gateway struct {
-	cfg       Config
-	ownPubSub bool
-	hub       *push.Hub
-	follower  *push.Follower
-	ws        *ws.Handler
-	ready     chan struct{}
-	running   atomic.Bool
+	cfg      Config
+	ownTail  bool
+	hub      *delivery.Hub
+	follower *delivery.Follower
+	ws       *ws.Handler
+	ready    chan struct{}
+	running  atomic.Bool
 }
 
 // New builds a gateway; it starts nothing (see Run).
@@ -115,20 +106,21 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{ready: make(chan struct{})}
-	if cfg.PubSub == nil {
-		cfg.PubSub = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true},
-			watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
-		g.ownPubSub = true
+	if cfg.Log == nil {
+		var err error
+		if cfg.Log, err = tail.New(tail.Config{Log: cfg.Store, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		g.ownTail = true
 	}
 	g.cfg = cfg
 	var err error
-	g.hub, err = push.NewHub(push.HubConfig{Options: cfg.Push, Subscriber: cfg.PubSub, Publisher: cfg.PubSub,
-		Members: cfg.Queries, Metrics: cfg.Metrics, Logger: cfg.Logger, Now: cfg.Now})
+	g.hub, err = delivery.New(delivery.Config{Options: cfg.Push, Members: cfg.Queries, Metrics: cfg.Metrics,
+		Bus: cfg.Bus, DeadLetters: cfg.DeadLetters, Logger: cfg.Logger, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
-	g.follower, err = push.NewFollower(push.FollowerConfig{Store: cfg.Store, Publisher: cfg.PubSub,
-		Topic: cfg.Push.EventsTopic, Logger: cfg.Logger})
+	g.follower, err = delivery.NewFollower(delivery.FollowerConfig{Log: cfg.Log, Hub: g.hub, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -140,29 +132,32 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Run runs the hub and the log follower until ctx ends, then waits for them
-// and returns nil; it returns an error when the hub cannot subscribe to the
-// bus or its subscription ends. Events appended once Ready is closed are
-// pushed. Run must not be called twice.
+// Committed is the fast path of delivery: hand it every append right after
+// it commits (handlers.Config.Committed). It never blocks.
+func (g *Gateway) Committed(c events.Committed) { g.hub.Committed(c) }
+
+// Run runs delivery (the hub and its follower, and the tail when the gateway
+// made it) until ctx ends, then waits for it and returns nil; it returns an
+// error when the hub cannot subscribe to the bus or its subscription ends.
+// Events appended once Ready is closed are pushed. Run must not be called
+// twice.
 func (g *Gateway) Run(ctx context.Context) error {
 	if !g.running.CompareAndSwap(false, true) {
 		return errors.New("gateway already running")
-	}
-	if g.ownPubSub {
-		defer g.cfg.PubSub.Close()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
+	if g.ownTail {
+		wg.Go(func() { _ = g.cfg.Log.Run(ctx) })
+	}
 	hubErr := make(chan error, 1)
 	wg.Go(func() {
 		hubErr <- g.hub.Run(ctx)
 		cancel()
 	})
-	// The follower publishes only once the hub listens: the default bus drops
-	// messages nobody is subscribed to.
 	select {
 	case <-g.hub.Ready():
 	case err := <-hubErr:
@@ -184,8 +179,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 }
 
-// Ready is closed once Run has started pushing: the hub listens and the
-// follower has taken the log position it publishes from.
+// Ready is closed once Run has started delivering: the hub runs and the
+// follower has taken the log position it delivers from.
 func (g *Gateway) Ready() <-chan struct{} { return g.ready }
 
 // Handler routes WSPath to the WebSocket endpoint and every other path to

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/jsmsg"
 )
 
@@ -112,7 +113,7 @@ type NATSBus struct {
 	typingIn      *wmnats.Subscriber
 }
 
-var _ PubSub = (*NATSBus)(nil)
+var _ delivery.Bus = (*NATSBus)(nil)
 
 // NewNATSBus connects to the server and creates or updates the events stream.
 func NewNATSBus(ctx context.Context, cfg NATSBusConfig) (*NATSBus, error) {

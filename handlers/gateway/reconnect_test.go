@@ -9,13 +9,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tellyou/tellyou/handlers"
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/readmodels"
 )
 
 func TestReconnectAndSyncGivesEveryMessageOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{push: push.Options{RedeliveryTimeout: time.Hour}})
+	e := newEnv(t, envOptions{push: delivery.Options{RedeliveryTimeout: time.Hour}})
 	const n = 300
 	e.sendCmd(t, "ann", "d:ann:bob", "0", "0") // creates the session: seq 1
 	// sendRange runs on its own goroutine: it reports, never stops the test.

@@ -4,12 +4,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 )
 
 func TestUnackedMessagesArePushedAgainThreeTimes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{push: push.Options{RedeliveryTimeout: 300 * time.Millisecond}})
+	e := newEnv(t, envOptions{push: delivery.Options{RedeliveryTimeout: 300 * time.Millisecond}})
 	ann, ann2, bob := e.connect(t, "ann"), e.connect(t, "ann"), e.connect(t, "bob")
 
 	// Seq 1 is acked at once (the received watermark, from the log, stops its

@@ -11,13 +11,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tellyou/tellyou/events"
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 
 func TestShutdownAnswersSendsInFlightAndClosesWith1001(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{ws: ws.Limits{SendRate: 1e6, SendBurst: 1e6}, push: push.Options{RedeliveryTimeout: 1 << 40}})
+	e := newEnv(t, envOptions{ws: ws.Limits{SendRate: 1e6, SendBurst: 1e6}, push: delivery.Options{RedeliveryTimeout: 1 << 40}})
 	users := []string{"ann", "bob", "carl", "dave"}
 	g := e.group(t, "ann", users[1:]...)
 

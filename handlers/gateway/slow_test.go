@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 
@@ -24,7 +24,7 @@ func TestSlowClientIsClosedWithoutSlowingTheOthers(t *testing.T) {
 	e := newEnv(t, envOptions{
 		// A write timeout this long cannot be what closes the slow client.
 		ws:   ws.Limits{QueueSize: queue, WriteTimeout: 10 * time.Minute},
-		push: push.Options{RedeliveryTimeout: time.Hour},
+		push: delivery.Options{RedeliveryTimeout: time.Hour},
 	})
 	g := e.group(t, "ann", "bob", "carl", "eve")
 	baseline := runtime.NumGoroutine()

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/handlers"
@@ -34,6 +35,9 @@ type Engine struct {
 	Clock    *Clock
 	Policy   domain.Policy
 	Secret   []byte
+	// FastPath receives the appends of Commands: set it to a delivery hub's
+	// Committed to deliver them by the fast path.
+	FastPath *FastPath
 }
 
 // Clock is a server clock the test can move; it starts at the real time.
@@ -80,7 +84,8 @@ func New(t testing.TB, opts Options) *Engine {
 		e.Clock.ms.Store(time.Now().UnixMilli())
 		now = e.Clock.Now
 	}
-	e.Commands = e.NewNode(t, now)
+	e.FastPath = &FastPath{}
+	e.Commands = e.newCommands(t, now, e.FastPath.Committed)
 	if e.Queries, err = handlers.NewQueries(e.Commands, e.RM, store); err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +103,33 @@ func New(t testing.TB, opts Options) *Engine {
 	return e
 }
 
+// FastPath hands the appends of the engine's commands to a delivery hub set
+// once the hub exists (see Engine.FastPath): until then, and when it is never
+// set, appends reach connections by the log only.
+type FastPath struct{ to atomic.Pointer[func(events.Committed)] }
+
+// Set makes fn receive every append from now on.
+func (f *FastPath) Set(fn func(events.Committed)) { f.to.Store(&fn) }
+
+// Committed passes c on to the function set, if any.
+func (f *FastPath) Committed(c events.Committed) {
+	if fn := f.to.Load(); fn != nil {
+		(*fn)(c)
+	}
+}
+
 // NewNode returns another set of command handlers on the same store with its
-// own session cache, as a second server process would have.
+// own session cache, as a second server process would have; its appends go
+// to a fast path of its own, not the engine's.
 func (e *Engine) NewNode(t testing.TB, now func() time.Time) *handlers.Commands {
 	t.Helper()
-	cmds, err := handlers.NewCommands(handlers.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now})
+	return e.newCommands(t, now, nil)
+}
+
+func (e *Engine) newCommands(t testing.TB, now func() time.Time, committed func(events.Committed)) *handlers.Commands {
+	t.Helper()
+	cmds, err := handlers.NewCommands(handlers.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now,
+		Committed: committed})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/auth"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 )
 
 // Limits bound what one connection, and one user's connections to this node,
@@ -136,7 +136,7 @@ type Config struct {
 	Commands *handlers.Commands
 	Queries  *handlers.Queries
 	// Hub delivers pushes to the connections and relays typing.
-	Hub *push.Hub
+	Hub *delivery.Hub
 	// Secret checks tokens (at least auth.MinSecretBytes).
 	Secret  []byte
 	Metrics *metrics.Metrics

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tellyou/tellyou/handlers/auth"
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 )
 
 // Close reasons.
@@ -31,7 +31,7 @@ type conn struct {
 	// its frames.
 	id     string
 	user   auth.Principal
-	client *push.Client
+	client *delivery.Client
 	// sends limits the user's sends (shared by the user's connections),
 	// frames this connection's other frames.
 	sends  *rate.Limiter

@@ -9,13 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
-
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 
@@ -35,9 +32,7 @@ func newHandler(t *testing.T, limits ws.Limits) *ws.Handler {
 
 func newHandlerWithMetrics(t *testing.T, limits ws.Limits, m *metrics.Metrics) *ws.Handler {
 	t.Helper()
-	bus := gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{})
-	t.Cleanup(func() { _ = bus.Close() })
-	hub, err := push.NewHub(push.HubConfig{Subscriber: bus, Publisher: bus, Members: noMembers{}, Metrics: m})
+	hub, err := delivery.New(delivery.Config{Members: noMembers{}, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +45,7 @@ func newHandlerWithMetrics(t *testing.T, limits ws.Limits, m *metrics.Metrics) *
 
 func TestNewRefusesMissingDependencies(t *testing.T) {
 	t.Parallel()
-	good := ws.Config{Commands: &handlers.Commands{}, Queries: &handlers.Queries{}, Hub: &push.Hub{}, Secret: secret, Metrics: metrics.New()}
+	good := ws.Config{Commands: &handlers.Commands{}, Queries: &handlers.Queries{}, Hub: &delivery.Hub{}, Secret: secret, Metrics: metrics.New()}
 	cases := map[string]func(*ws.Config){
 		"commands": func(c *ws.Config) { c.Commands = nil },
 		"queries":  func(c *ws.Config) { c.Queries = nil },

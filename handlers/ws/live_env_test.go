@@ -14,13 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/coder/websocket"
 
+	"github.com/tellyou/tellyou/handlers/delivery/deliverytest"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 
@@ -39,27 +37,14 @@ func newLiveEnv(t *testing.T, limits ws.Limits) *liveEnv {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
-	bus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
-	hub, err := push.NewHub(push.HubConfig{Subscriber: bus, Publisher: bus, Members: e.Queries, Metrics: m, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	follower, err := push.NewFollower(push.FollowerConfig{Store: e.Store, Publisher: bus, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hub := deliverytest.Run(t, deliverytest.Config{Store: e.Store, Members: e.Queries, Metrics: m, Logger: logger})
+	e.FastPath.Set(hub.Committed)
 	h, err := ws.New(ws.Config{Commands: e.Commands, Queries: e.Queries, Hub: hub, Secret: e.Secret,
 		Metrics: m, Logger: logger, Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = hub.Run(ctx) })
-	<-hub.Ready()
-	wg.Go(func() { _ = follower.Run(ctx) })
-	<-follower.Ready()
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -68,9 +53,6 @@ func newLiveEnv(t *testing.T, limits ws.Limits) *liveEnv {
 			t.Errorf("shutdown: %v", err)
 		}
 		srv.Close()
-		cancel()
-		wg.Wait()
-		_ = bus.Close()
 	})
 	return &liveEnv{Engine: e, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1/ws?token=", logs: logs}
 }

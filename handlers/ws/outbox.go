@@ -5,13 +5,13 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/tellyou/tellyou/handlers/push"
+	"github.com/tellyou/tellyou/handlers/delivery"
 )
 
 // Enqueue queues a frame for the writer without blocking, starting a writer
 // goroutine when none runs. A full queue closes the connection with 1013.
 // Frames are written in the order Enqueue accepted them. It implements
-// push.Outbox.
+// delivery.Outbox.
 func (c *conn) Enqueue(frame []byte) bool {
 	c.mu.Lock()
 	if c.closing {
@@ -33,7 +33,15 @@ func (c *conn) Enqueue(frame []byte) bool {
 	return true
 }
 
-var _ push.Outbox = (*conn)(nil)
+var _ delivery.Outbox = (*conn)(nil)
+
+// Queued returns the bytes of the frames queued and not yet taken by the
+// writer. It implements delivery.Outbox.
+func (c *conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queue.bytes()
+}
 
 // requestClose asks the writer to close the connection; only the first
 // request counts, and it reports whether this call was the first. With flush

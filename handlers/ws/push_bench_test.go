@@ -2,7 +2,6 @@ package ws_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -12,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	dto "github.com/prometheus/client_model/go"
@@ -22,9 +18,8 @@ import (
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/push"
-	"github.com/tellyou/tellyou/handlers/wire"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 
@@ -56,12 +51,10 @@ func benchmarkPushWritePath(b *testing.B, conns int, content string) {
 	for i := 1; i <= conns; i++ {
 		members[i] = fmt.Sprintf("member%03d", i)
 	}
-	bus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
-	defer bus.Close()
 	m := metrics.New()
 	logger := slog.New(slog.DiscardHandler)
-	hub, err := push.NewHub(push.HubConfig{Subscriber: bus, Publisher: bus, Metrics: m, Logger: logger,
-		Options: push.Options{RedeliveryTimeout: time.Hour},
+	hub, err := delivery.New(delivery.Config{Metrics: m, Logger: logger,
+		Options: delivery.Options{RedeliveryTimeout: time.Hour},
 		Members: membersFunc(func(context.Context, string) ([]string, error) { return members, nil })})
 	if err != nil {
 		b.Fatal(err)
@@ -149,9 +142,9 @@ func benchmarkPushWritePath(b *testing.B, conns int, content string) {
 	}
 
 	sessionID := "g:" + uuid.NewString()
-	msgs := make([]*message.Message, b.N)
+	msgs := make([]events.Committed, b.N)
 	for i := range msgs {
-		msgs[i] = pushedMessage(b, sessionID, int64(i+1), content)
+		msgs[i] = committedMessage(b, sessionID, int64(i+1), content)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -159,27 +152,23 @@ func benchmarkPushWritePath(b *testing.B, conns int, content string) {
 		if i >= pushWindow && i%(pushWindow/2) == 0 {
 			waitAll(int64(i - pushWindow/2))
 		}
-		if err := bus.Publish(push.DefaultEventsTopic, msg); err != nil {
-			b.Fatal(err)
-		}
+		hub.Committed(msg)
 	}
 	waitAll(int64(b.N))
 	b.StopTimer()
 	b.ReportMetric(float64(conns*b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }
 
-// pushedMessage is a MessageSent from ann as the log follower publishes it.
-func pushedMessage(b *testing.B, sessionID string, seq int64, content string) *message.Message {
-	d, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()},
+// committedMessage is a MessageSent from ann as the fast path hands it to
+// the hub: the append's values, at version and position seq.
+func committedMessage(b *testing.B, sessionID string, seq int64, content string) events.Committed {
+	env := events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()},
 		Payload: events.MessageSent{SessionID: sessionID, MessageID: uuid.NewString(), Seq: seq, SenderID: "ann",
-			MessageType: 1, Content: content, ClientMessageID: fmt.Sprint("c", seq)}})
+			MessageType: 1, Content: content, ClientMessageID: fmt.Sprint("c", seq)}}
+	d, err := events.Encode(env)
 	if err != nil {
 		b.Fatal(err)
 	}
-	payload, err := json.Marshal(wire.NewAuditEvent(events.RecordedEvent{StreamID: sessionID, Version: seq,
-		Position: events.Position(seq), EventID: d.EventID, Type: d.Type, Data: d.Data, Metadata: d.Metadata}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return message.NewMessage(d.EventID.String(), payload)
+	return events.Committed{StreamID: sessionID, FirstVersion: seq, Position: events.Position(seq),
+		Prev: events.Position(seq - 1), Events: []events.EventData{d}, Envelopes: []events.Envelope{env}}
 }

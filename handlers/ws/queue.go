@@ -60,3 +60,12 @@ func (q *frameQueue) grow() {
 	}
 	q.slots, q.head = slots, 0
 }
+
+// bytes returns the size of the frames queued.
+func (q *frameQueue) bytes() int {
+	n := 0
+	for i := range q.n {
+		n += len(q.slots[(q.head+i)%len(q.slots)])
+	}
+	return n
+}
