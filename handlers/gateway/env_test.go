@@ -15,10 +15,10 @@ import (
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/gateway"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/ws"
 )
 

@@ -100,8 +100,8 @@ func (c NATSBusConfig) Validate() error {
 // Typing notices (TypingTopic) are published and received with pkg/nats over
 // core NATS: no stream keeps them, a node that is down misses them.
 type NATSBus struct {
-	cfg    NATSBusConfig
-	conn   *nats.Conn
+	cfg       NATSBusConfig
+	conn      *nats.Conn
 	js        jetstream.JetStream
 	marshaler *wmnats.NATSMarshaler
 	// subscriptions ends the events subscriptions (handlers/jsmsg); each

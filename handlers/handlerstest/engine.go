@@ -106,7 +106,9 @@ func New(t testing.TB, opts Options) *Engine {
 // FastPath hands the appends of the engine's commands to a delivery hub set
 // once the hub exists (see Engine.FastPath): until then, and when it is never
 // set, appends reach connections by the log only.
-type FastPath struct{ to atomic.Pointer[func(events.Committed)] }
+type FastPath struct {
+	to atomic.Pointer[func(events.Committed)]
+}
 
 // Set makes fn receive every append from now on.
 func (f *FastPath) Set(fn func(events.Committed)) { f.to.Store(&fn) }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/auth"
-	"github.com/tellyou/tellyou/handlers/metrics"
 	"github.com/tellyou/tellyou/handlers/delivery"
+	"github.com/tellyou/tellyou/handlers/metrics"
 )
 
 // Limits bound what one connection, and one user's connections to this node,
