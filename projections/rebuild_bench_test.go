@@ -42,6 +42,12 @@ type mixedSession struct {
 	sent    []events.MessageSent // the latest messages, for recalls
 }
 
+// testShape is a mixed log small enough for a test, with long messages
+// often enough to have some.
+func testShape() mixedShape {
+	return mixedShape{events: 1500, users: 12, directs: 8, groups: 5, longEvery: 15}
+}
+
 // mixedLog generates a log of the shape's size as a busy deployment writes
 // it: direct sessions and groups (3 to 12 members); mostly ~100-byte messages
 // (some longer than 2 KB, stored compressed), received and read acks,
