@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// A rebuild creates its copies without indexes and builds them itself. What
+// A rebuild loads its copies without indexes and builds them afterwards. What
 // it builds is read from the live table's catalog entries, never written down
 // a second time: the migrations define the read models' indexes and
 // constraints, and a copy gets exactly those of the table it replaces, under

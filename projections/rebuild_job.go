@@ -16,6 +16,11 @@ type rebuildJob struct {
 	store  events.Store
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	tuning rebuildTuning
+	// feed and consumer deliver the log to a projection that loads in bulk;
+	// nil for the others.
+	feed     *logFeed
+	consumer *feedConsumer
 
 	// conn is the connection everything but reading the log runs on: a
 	// rebuild never waits for the pool while it holds the checkpoint, which
@@ -28,6 +33,9 @@ type rebuildJob struct {
 func (j *rebuildJob) run(ctx context.Context) (RebuildStats, error) {
 	start := time.Now()
 	name := j.p.Name()
+	if j.consumer != nil {
+		defer j.consumer.stop()
+	}
 	conn, unlock, err := lockRebuild(ctx, j.pool, name)
 	if err != nil {
 		return RebuildStats{}, err
@@ -43,7 +51,7 @@ func (j *rebuildJob) run(ctx context.Context) (RebuildStats, error) {
 			j.dropCopies(context.WithoutCancel(ctx))
 		}
 	}()
-	j.logger.Info("rebuild started", "projection", name, "tables", j.p.Tables())
+	j.logger.Info("rebuild started", "projection", name, "tables", j.p.Tables(), "bulk", j.consumer != nil)
 
 	rp := &replay{store: j.store, p: j.p, logger: j.logger, start: start}
 	if err := j.load(ctx, rp); err != nil {
@@ -71,9 +79,26 @@ func (j *rebuildJob) run(ctx context.Context) (RebuildStats, error) {
 	return stats, nil
 }
 
-// load fills the copies, with their indexes, up to about the head of the
-// log: what remains for the switch is what was appended since.
+// load fills the copies up to about the head of the log, with their indexes:
+// what remains for the switch is what was appended since.
 func (j *rebuildJob) load(ctx context.Context, rp *replay) error {
+	if j.consumer != nil {
+		err := j.bulkLoad(ctx, rp)
+		if !refusedRows(err) {
+			if err != nil {
+				return err
+			}
+			// Catch up on what was appended during the load and the index
+			// builds, in transactions of their own, not in the switch's.
+			return rp.replayToHead(ctx, j.conn)
+		}
+		j.logger.Warn("rebuild: the database refused rows of the bulk load; replaying event by event",
+			"projection", j.p.Name(), "error", err)
+		if err := j.createCopies(ctx); err != nil {
+			return err
+		}
+		*rp = replay{store: j.store, p: j.p, logger: j.logger, start: rp.start}
+	}
 	if err := j.buildIndexes(ctx); err != nil {
 		return err
 	}
@@ -81,6 +106,59 @@ func (j *rebuildJob) load(ctx context.Context, rp *replay) error {
 		return err
 	}
 	return j.analyze(ctx)
+}
+
+// bulkLoad folds the feed's events into the copies, then builds their
+// indexes.
+func (j *rebuildJob) bulkLoad(ctx context.Context, rp *replay) error {
+	defer j.consumer.stop()
+	load := j.p.(bulkLoadable).newBulkLoad(rebuildTables(), j.tuning.copyRows)
+	w := startRowWriter(ctx, j.conn)
+	err := j.fold(load, w, rp)
+	if err == nil {
+		err = load.finish(w)
+	}
+	// The connection is the writer's until it is done.
+	if werr := w.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	loaded := time.Since(rp.start)
+	if err := j.buildIndexes(ctx); err != nil {
+		return err
+	}
+	if err := load.afterIndexes(ctx, j.conn); err != nil {
+		return err
+	}
+	j.logger.Info("rebuild loaded", "projection", j.p.Name(), "events", rp.events, "position", int64(rp.pos),
+		"load", loaded, "indexes", time.Since(rp.start)-loaded)
+	return j.analyze(ctx)
+}
+
+// fold adds the feed's events to load, handing it w after each batch.
+func (j *rebuildJob) fold(load bulkLoad, w *rowWriter, rp *replay) error {
+	for b := range j.consumer.batches {
+		for i, ev := range b.evs {
+			if !j.p.Handles(ev.Type) {
+				continue
+			}
+			err := b.errs[i]
+			if err == nil {
+				err = load.add(ev, b.envs[i])
+			}
+			if err != nil {
+				return newEventError(j.p, b.evs, i, err)
+			}
+		}
+		rp.pos = b.evs[len(b.evs)-1].Position
+		rp.events += len(b.evs)
+		if err := load.spill(w); err != nil {
+			return err
+		}
+	}
+	return j.feed.err
 }
 
 // lockRebuild acquires the connection a rebuild works on and takes on it the
