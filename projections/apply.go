@@ -46,8 +46,7 @@ func (e *EventError) Unwrap() error { return e.Err }
 
 var _ error = (*EventError)(nil)
 
-func newEventError(p Projection, evs []*tail.Event, i int, err error) *EventError {
-	ev := evs[i]
+func newEventError(p Projection, ev events.RecordedEvent, i int, err error) *EventError {
 	return &EventError{Projection: p.Name(), Position: ev.Position, StreamID: ev.StreamID,
 		Version: ev.Version, Type: ev.Type, Err: err, index: i}
 }
@@ -108,7 +107,7 @@ func stage(s *staged, p Projection, tables TableNames, evs []*tail.Event, coales
 			}
 		}
 		if err != nil {
-			return newEventError(p, evs, i, err)
+			return newEventError(p, evs[i].RecordedEvent, i, err)
 		}
 		s.own(i, false)
 	}
@@ -136,7 +135,7 @@ func send(ctx context.Context, tx pgx.Tx, s *staged, p Projection, evs []*tail.E
 				if s.coalesced[i] {
 					err = fmt.Errorf("%w: %w", errCoalescedStatement, err)
 				}
-				return newEventError(p, evs, s.owners[i], err)
+				return newEventError(p, evs[s.owners[i]].RecordedEvent, s.owners[i], err)
 			}
 			return err
 		}

@@ -270,12 +270,19 @@ func TestOneRebuildOfAProjectionAtATime(t *testing.T) {
 // indexes describes the read-model tables' indexes and constraints by name.
 func indexes(t *testing.T, env *projectiontest.Env) string {
 	t.Helper()
+	return indexesOf(t, env, `rm\_%`)
+}
+
+// indexesOf describes the indexes and constraints of the tables whose names
+// are LIKE pattern.
+func indexesOf(t *testing.T, env *projectiontest.Env, pattern string) string {
+	t.Helper()
 	var s string
 	err := env.Pool.QueryRow(ctx, `SELECT string_agg(d, E'\n' ORDER BY d) FROM (
-		SELECT indexdef AS d FROM pg_indexes WHERE schemaname = current_schema() AND tablename LIKE 'rm\_%'
+		SELECT indexdef AS d FROM pg_indexes WHERE schemaname = current_schema() AND tablename LIKE $1
 		UNION ALL
 		SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-		WHERE connamespace = current_schema()::regnamespace AND conrelid::regclass::text LIKE 'rm\_%') x`).Scan(&s)
+		WHERE connamespace = current_schema()::regnamespace AND conrelid::regclass::text LIKE $1) x`, pattern).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,16 +11,21 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// switchTables is the switch transaction. On failure nothing changed, the
+// errIndexesChanged is matched by the error of a switch that found the live
+// tables' indexes or constraints changed since the copies were created.
+var errIndexesChanged = errors.New("the live table's indexes changed during the rebuild")
+
+// switchTables is the switch transaction. plans are the live tables'
+// indexes, as the copies were given them. On failure nothing changed, the
 // progress included.
-func (r *replay) switchTables(ctx context.Context, conn *pgxpool.Conn) error {
+func (r *replay) switchTables(ctx context.Context, conn *pgxpool.Conn, plans map[string]indexPlan) error {
 	saved := *r
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	err = r.switchIn(ctx, tx)
+	err = r.switchIn(ctx, tx, plans)
 	if err == nil {
 		err = tx.Commit(ctx)
 	}
@@ -30,7 +35,7 @@ func (r *replay) switchTables(ctx context.Context, conn *pgxpool.Conn) error {
 	return err
 }
 
-func (r *replay) switchIn(ctx context.Context, tx pgx.Tx) error {
+func (r *replay) switchIn(ctx context.Context, tx pgx.Tx, plans map[string]indexPlan) error {
 	name := r.p.Name()
 	stored, err := lockCheckpoint(ctx, tx, name)
 	if err != nil {
@@ -58,7 +63,7 @@ func (r *replay) switchIn(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("lock live tables: %w", err)
 	}
 	for _, t := range r.p.Tables() {
-		if err := replaceTable(ctx, tx, t); err != nil {
+		if err := replaceTable(ctx, tx, t, plans[t]); err != nil {
 			return err
 		}
 	}
@@ -71,14 +76,18 @@ func (r *replay) switchIn(ctx context.Context, tx pgx.Tx) error {
 }
 
 // replaceTable replaces the live table by its copy and gives the copy's
-// indexes (and so its constraints) the names the live ones had: PostgreSQL
-// named them after the copy when it cloned the table, and truncated the
-// longer ones, so they are matched by definition, not by name.
-func replaceTable(ctx context.Context, tx pgx.Tx, table string) error {
+// indexes (and so their constraints) the names the live ones have. It
+// refuses when the live table's indexes are no longer plan, those the copy
+// was given: a migration ran during the rebuild, whose indexes the copy would
+// lose.
+func replaceTable(ctx context.Context, tx pgx.Tx, table string, plan indexPlan) error {
 	live, copied := TableNames{}.Of(table), rebuildTables().Of(table)
-	liveNames, err := indexNames(ctx, tx, live)
+	now, err := readIndexPlan(ctx, tx, live)
 	if err != nil {
 		return err
+	}
+	if !plan.same(now) {
+		return fmt.Errorf("%s: %w; now:\n%swhen the copy was made:\n%s", table, errIndexesChanged, now, plan)
 	}
 	if _, err := tx.Exec(ctx, "DROP TABLE "+live); err != nil {
 		return fmt.Errorf("drop %s: %w", table, err)
@@ -86,44 +95,7 @@ func replaceTable(ctx context.Context, tx pgx.Tx, table string) error {
 	if _, err := tx.Exec(ctx, "ALTER TABLE "+copied+" RENAME TO "+live); err != nil {
 		return fmt.Errorf("rename %s copy: %w", table, err)
 	}
-	copyNames, err := indexNames(ctx, tx, live)
-	if err != nil {
-		return err
-	}
-	for def, names := range copyNames {
-		for i, name := range names {
-			if i >= len(liveNames[def]) || liveNames[def][i] == name {
-				continue
-			}
-			to := liveNames[def][i]
-			if _, err := tx.Exec(ctx, "ALTER INDEX "+pgx.Identifier{name}.Sanitize()+" RENAME TO "+pgx.Identifier{to}.Sanitize()); err != nil {
-				return fmt.Errorf("rename index %s of %s to %s: %w", name, table, to, err)
-			}
-		}
-	}
-	return nil
-}
-
-// indexNames returns the names of a table's indexes by their definition less
-// their name and table (kind, method, columns, predicate).
-func indexNames(ctx context.Context, tx pgx.Tx, table string) (map[string][]string, error) {
-	rows, err := tx.Query(ctx, `SELECT c.relname,
-			i.indisprimary::text || i.indisunique::text || substring(pg_get_indexdef(i.indexrelid) from ' USING .*$')
-		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-		WHERE i.indrelid = $1::text::regclass ORDER BY c.relname`, table)
-	if err != nil {
-		return nil, fmt.Errorf("list indexes of %s: %w", table, err)
-	}
-	out := map[string][]string{}
-	var name, def string
-	_, err = pgx.ForEachRow(rows, []any{&name, &def}, func() error {
-		out[def] = append(out[def], name)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list indexes of %s: %w", table, err)
-	}
-	return out, nil
+	return plan.renameToLive(ctx, tx, table)
 }
 
 // lockConflict reports an error of the switch that a later attempt may not
