@@ -88,13 +88,10 @@ var ErrRebuildRunning = errors.New("another rebuild of this projection is runnin
 // the bulk load assumes (see historyLoad), the rebuild replays through Apply.
 // A rebuild writes nothing but the copies: it pushes nothing to anyone.
 //
-// Every write transaction of a rebuild but the switch is short (a COPY of at
-// most 20,000 rows, a replay batch of at most 5,000 events), and indexes are
-// built CONCURRENTLY, which holds no transaction id during the build: readers
-// of the log, which wait for the oldest write transaction on the server, are
-// held back about as long as by a live batch. A transaction holding an older
-// snapshot in the database (REPEATABLE READ, pg_dump) delays the index
-// builds until it ends.
+// Every write transaction of a rebuild but the switch and the index builds on
+// the copies is short (a COPY of at most 20,000 rows, a replay batch of at
+// most 5,000 events); none of them holds readers of the log back, which never
+// wait for write transactions (see events/pgstore).
 //
 // The switch waits at most 100ms for the live tables (statements reading them
 // finish; new ones queue behind the switch for that long), then rolls back and
