@@ -148,6 +148,8 @@ type frames struct {
 	n  int
 }
 
+func (f *frames) Queued() int { return 0 }
+
 func (f *frames) Enqueue([]byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -13,6 +13,10 @@ type Outbox interface {
 	// Enqueue is called from the hub's goroutines; it must not call back into
 	// the hub.
 	Enqueue(frame []byte) bool
+	// Queued returns the bytes of the frames Enqueue took that are not yet
+	// written to the connection: more than zero for a connection that is
+	// behind, though it may be reading.
+	Queued() int
 }
 
 // maxOwnSends bounds the clientMessageIds a Client remembers as in flight.

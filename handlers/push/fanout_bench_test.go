@@ -25,6 +25,8 @@ import (
 // the network.
 type socketWriterStub struct{ frames *atomic.Int64 }
 
+func (w socketWriterStub) Queued() int { return 0 }
+
 func (w socketWriterStub) Enqueue([]byte) bool {
 	w.frames.Add(1)
 	return true

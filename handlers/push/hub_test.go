@@ -144,6 +144,8 @@ type outbox struct {
 	room   int
 }
 
+func (o *outbox) Queued() int { return 0 }
+
 func (o *outbox) Enqueue(frame []byte) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -27,6 +27,8 @@ const (
 type conn struct {
 	h  *Handler
 	ws *websocket.Conn
+	// out is where the library writes the connection's frames.
+	out *frameWriter
 	// id names the connection in logs and prefixes the correlation ids of
 	// its frames.
 	id     string
@@ -51,10 +53,12 @@ type conn struct {
 	pingEntry pingEntry
 
 	mu sync.Mutex
-	// queue holds the frames waiting for the writer; writing is set while a
-	// writer goroutine runs, and stays set once one has closed the
+	// queue holds the frames waiting for the writer, and running the bytes
+	// of those the writer has taken and not yet written; writing is set
+	// while a writer goroutine runs, and stays set once one has closed the
 	// connection, so that no other starts.
 	queue   frameQueue
+	running int
 	writing bool
 	// closing is set by the first close request (or a failed write), which
 	// sets code, reason and flush for the writer.
@@ -66,10 +70,10 @@ type conn struct {
 	draining bool // Shutdown asked to close after the frame being handled
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, p auth.Principal, sends *rate.Limiter) *conn {
+func newConn(h *Handler, wsc *websocket.Conn, out *frameWriter, p auth.Principal, sends *rate.Limiter) *conn {
 	l := h.cfg.Limits
-	return &conn{h: h, ws: wsc, id: newConnID(), user: p, sends: sends, frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst),
-		queue: newFrameQueue(l.QueueSize)}
+	return &conn{h: h, ws: wsc, out: out, id: newConnID(), user: p, sends: sends,
+		frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst)}
 }
 
 // open registers the connection with the hub, the ping schedule and the

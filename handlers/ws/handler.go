@@ -100,14 +100,15 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeHTTPError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections for this user")
 		return nil, false
 	}
-	wsc, err := websocket.Accept(smallBufferHijacker{ResponseWriter: w, frameBuffers: h.frameBuffers}, r, h.acceptOptions())
+	var out *frameWriter
+	wsc, err := websocket.Accept(smallBufferHijacker{ResponseWriter: w, h: h, out: &out}, r, h.acceptOptions())
 	if err != nil {
 		h.users.release(p.UserID)
 		h.cfg.Logger.Debug("websocket upgrade failed", "user", p.UserID, "err", err)
 		return nil, false // Accept has answered
 	}
 	wsc.SetReadLimit(h.cfg.Limits.MaxFrameBytes)
-	c := newConn(h, wsc, p, sends)
+	c := newConn(h, wsc, out, p, sends)
 	if !h.track(c) {
 		h.users.release(p.UserID)
 		_ = wsc.Close(websocket.StatusGoingAway, closeShutdown)
