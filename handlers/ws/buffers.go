@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -36,13 +35,13 @@ const (
 	maxPooledBufferBytes = maxBufferedBytes + 64<<10
 )
 
-// smallBufferHijacker hands the WebSocket library the connection with
-// smaller buffers than net/http's, writing through a frameWriter it leaves
-// in *out for the handler.
+// smallBufferHijacker hands the WebSocket library the connection as a socket
+// (reads that park, writes collected by a frameWriter) with smaller buffers
+// than net/http's, and leaves the socket in *sock for the handler.
 type smallBufferHijacker struct {
 	http.ResponseWriter
-	h   *Handler
-	out **frameWriter
+	h    *Handler
+	sock **socket
 }
 
 // Hijack takes the connection over from net/http, keeping any bytes the
@@ -56,23 +55,19 @@ func (w smallBufferHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		_ = nc.Close()
 		return nil, nil, fmt.Errorf("flush the upgrade response: %w", err)
 	}
-	br := bufio.NewReaderSize(nc, readBufferSize)
+	s := newSocket(nc, w.h.frameBuffers, w.h.idle, w.h.cfg.Limits.StallTimeout)
 	if n := brw.Reader.Buffered(); n > 0 {
-		// The library takes over what the reader has buffered: move the
-		// bytes into the new reader's buffer.
+		// The socket serves these first: the library then reads every byte
+		// through it.
 		early, err := brw.Reader.Peek(n)
-		if err == nil {
-			br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc), max(n, readBufferSize))
-			_, err = br.Peek(n)
-		}
 		if err != nil {
 			_ = nc.Close()
 			return nil, nil, fmt.Errorf("take over buffered bytes: %w", err)
 		}
+		s.early = bytes.Clone(early)
 	}
-	fw := &frameWriter{conn: nc, pool: w.h.frameBuffers, stall: w.h.cfg.Limits.StallTimeout}
-	*w.out = fw
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(fw, writeBufferSize)), nil
+	*w.sock = s
+	return s, bufio.NewReadWriter(bufio.NewReaderSize(s, readBufferSize), bufio.NewWriterSize(&s.out, writeBufferSize)), nil
 }
 
 // Unwrap gives http.ResponseController the wrapped writer.

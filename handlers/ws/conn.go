@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -23,12 +24,11 @@ const (
 // time, each on a goroutine of its own (see readNext); everything else runs
 // only while there is work: a writer while frames are queued or a close is
 // due, a ping while one is in flight (see pingSchedule). An idle connection
-// is one goroutine blocked in a read, and its state here.
+// is parked with the handler's idlePoller, and holds no goroutine at all.
 type conn struct {
-	h  *Handler
-	ws *websocket.Conn
-	// out is where the library writes the connection's frames.
-	out *frameWriter
+	h    *Handler
+	ws   *websocket.Conn
+	sock *socket
 	// id names the connection in logs and prefixes the correlation ids of
 	// its frames.
 	id     string
@@ -70,10 +70,12 @@ type conn struct {
 	draining bool // Shutdown asked to close after the frame being handled
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, out *frameWriter, p auth.Principal, sends *rate.Limiter) *conn {
+func newConn(h *Handler, wsc *websocket.Conn, sock *socket, p auth.Principal, sends *rate.Limiter) *conn {
 	l := h.cfg.Limits
-	return &conn{h: h, ws: wsc, out: out, id: newConnID(), user: p, sends: sends,
+	c := &conn{h: h, ws: wsc, sock: sock, id: newConnID(), user: p, sends: sends,
 		frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst)}
+	sock.conn = c
+	return c
 }
 
 // open registers the connection with the hub, the ping schedule and the
@@ -88,24 +90,39 @@ func (c *conn) open() {
 }
 
 // readNext reads the connection's next frame and handles it, then hands the
-// connection to a new goroutine for the frame after. A goroutine's stack
-// grows to what the deepest call on it needed and the runtime shrinks it back
-// only while it is less than a quarter used, so a reader that handled frames
+// connection to a new goroutine for the frame after. When no byte of a next
+// frame has arrived the read returns at once (errParked) and the connection
+// is parked: the goroutine ends, and the idle poller starts a new one when
+// bytes arrive or the connection closes. Control frames (pings, pongs) are
+// answered on the way, as the library reads them. A goroutine's stack grows
+// to what the deepest call on it needed and the runtime shrinks it back only
+// while it is less than a quarter used, so a reader that handled frames
 // itself would keep a stack twice or four times the size it needs to wait for
 // the next one. Frames are still read and handled one at a time, in the order
 // they arrive. Once the connection closes (the peer left, it broke, or
 // Shutdown drained it), readNext finishes it.
 func (c *conn) readNext() {
-	typ, data, err := c.ws.Read(context.Background())
-	if err == nil {
-		arrived := time.Now()
-		if c.begin() {
-			c.handleFrame(typ, data, arrived)
-			if c.end() {
-				go c.readNext()
+	for {
+		typ, data, err := c.ws.Read(context.Background())
+		if errors.Is(err, errParked) {
+			if c.h.idle.park(c.sock) {
 				return
 			}
+			// Closed meanwhile, or the poller failed: read on, blocking.
+			c.sock.stopParking()
+			continue
 		}
+		if err == nil {
+			arrived := time.Now()
+			if c.begin() {
+				c.handleFrame(typ, data, arrived)
+				if c.end() {
+					go c.readNext()
+					return
+				}
+			}
+		}
+		break
 	}
 	c.finish()
 }

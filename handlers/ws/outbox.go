@@ -74,7 +74,7 @@ func (c *conn) requestCloseLocked(code websocket.StatusCode, reason string, flus
 	c.code, c.reason, c.flush = code, reason, flush
 	if !flush {
 		c.queue = frameQueue{}
-		c.out.interrupt()
+		c.sock.out.interrupt()
 	}
 	c.startWriterLocked()
 	return true

@@ -141,8 +141,9 @@ func (s *pingSchedule) wait() { s.wg.Wait() }
 // ping sends c a ping on a goroutine of its own that lives until the pong
 // comes back (a round trip), or PingTimeout passes and the connection is
 // dropped: the peer is gone (a half-open TCP connection) or stopped reading.
-// The reader answers pongs, so a frame being handled can delay one by up to
-// HandleTimeout; PingTimeout allows for that. Once the pong is in, c goes
+// The reader reads the pong (a parked connection's reader starts when it
+// arrives), so a frame being handled can delay it by up to HandleTimeout;
+// PingTimeout allows for that. Once the pong is in, c goes
 // back on the schedule.
 func (c *conn) ping() {
 	c.mu.Lock()

@@ -3,6 +3,7 @@ package ws_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -104,6 +105,54 @@ func TestQueuedCountsTheBytesNotYetWritten(t *testing.T) {
 	}
 	if q := ws.QueuedBytes(e.h); len(q) != 1 || q[0] != 0 {
 		t.Fatalf("Queued = %v once bob has read everything", q)
+	}
+}
+
+// TestAMessageInFragmentsWithPausesIsRead: a connection parks only between
+// messages; in the middle of a fragmented one, with a ping between its
+// fragments, its reader waits for the rest.
+func TestAMessageInFragmentsWithPausesIsRead(t *testing.T) {
+	t.Parallel()
+	dial := serve(t, newHandler(t, ws.Limits{}))
+	c, _, err := dial("ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	answers := make(chan string, 2)
+	go func() {
+		for {
+			_, data, err := c.Read(ctx) // also reads the pong
+			if err != nil {
+				close(answers)
+				return
+			}
+			answers <- string(data)
+		}
+	}()
+	for i := range 2 {
+		w, err := c.Writer(ctx, websocket.MessageText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, part := range []string{`{"type":`, `"dance",`, fmt.Sprintf(`"id":"frag%d"}`, i)} {
+			if _, err := w.Write([]byte(part)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // the server's reader waits mid-message
+			if j == 1 {
+				if err := c.Ping(ctx); err != nil {
+					t.Fatalf("ping between fragments: %v", err)
+				}
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-answers; !strings.Contains(a, fmt.Sprintf(`"frag%d"`, i)) || !strings.Contains(a, "bad_request") {
+			t.Fatalf("answer to fragmented message %d: %q", i, a)
+		}
 	}
 }
 

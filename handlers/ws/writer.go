@@ -53,7 +53,7 @@ func (c *conn) writeQueued() {
 // which holds them; then it writes them all with one write. Frames queued
 // while the run is taken join it.
 func (c *conn) writeRun() error {
-	out := c.out
+	out := &c.sock.out
 	out.hold()
 	var err error
 	for taken := 0; taken < runBytes; {
@@ -103,8 +103,10 @@ func (c *conn) stalled() {
 // close closes the connection with the requested code. The close frame
 // follows whatever the socket still holds of frames already taken; the
 // library bounds its write, and the wait for the client's close frame, by
-// 5 s each, then drops the connection.
+// 5 s each, then drops the connection. Reads stop parking: the handshake
+// reads the client's close frame.
 func (c *conn) close() {
-	c.out.resume()
+	c.sock.stopParking()
+	c.sock.out.resume()
 	_ = c.ws.Close(c.code, c.reason)
 }
