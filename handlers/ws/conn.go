@@ -112,6 +112,11 @@ func (c *conn) readNext() {
 			c.sock.stopParking()
 			continue
 		}
+		if errors.Is(err, errStalled) {
+			// A pong or close the library wrote for the client found its
+			// socket stalled: as slow as a stalled push.
+			c.stalled()
+		}
 		if err == nil {
 			arrived := time.Now()
 			if c.begin() {

@@ -95,6 +95,15 @@ func (w *frameWriter) flush() error {
 	return w.writeOut()
 }
 
+// drop ends a hold without writing: what is collected is dropped. For a
+// connection whose writes failed.
+func (w *frameWriter) drop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.holding = false
+	w.release()
+}
+
 // interrupt makes a write in progress, and every write until resume, stop
 // with errInterrupted, keeping the bytes not yet written.
 func (w *frameWriter) interrupt() {

@@ -74,8 +74,12 @@ func (c *conn) writeRun() error {
 			break
 		}
 	}
-	if ferr := out.flush(); err == nil {
-		err = ferr
+	if err == nil {
+		err = out.flush()
+	} else {
+		// The library's writer failed (a large frame's write stalled, or
+		// the connection closed): nothing more can follow on it.
+		out.drop()
 	}
 	c.mu.Lock()
 	c.running = 0
