@@ -13,14 +13,15 @@ import (
 // connection over with 4 KiB read and 4 KiB write buffers, held for the
 // connection's life: most of what an idle connection would cost. Instead:
 //
-//   - reads go through readBufferSize bytes: a frame header and a typical
-//     client frame fit, and a larger payload is read straight into the
-//     message (bufio reads past its buffer when asked for more);
+//   - reads go through readBufferSize bytes: a frame header and a short
+//     client frame (an ack, typing) fit, and the rest of a larger payload is
+//     read straight into the message (bufio reads past its buffer when
+//     asked for more), one more read for a send;
 //   - the library's write buffer is tiny and writes into a frameWriter, which
 //     collects frames in a buffer borrowed from a pool only while they wait
 //     to be written, so an idle connection holds no write buffer at all.
 const (
-	readBufferSize  = 256
+	readBufferSize  = 128
 	writeBufferSize = 16
 	// runBytes is how many bytes of queued frames the connection's writer
 	// takes for one write: a run ends once it has this many, or the queue

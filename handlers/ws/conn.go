@@ -20,6 +20,19 @@ const (
 	closeShutdown = "server shutting down"
 )
 
+// closeReason is the reason the server gives with each close code it uses.
+func closeReason(code websocket.StatusCode) string {
+	switch code {
+	case websocket.StatusTryAgainLater:
+		return closeSlow
+	case websocket.StatusPolicyViolation:
+		return closeExpired
+	case websocket.StatusGoingAway:
+		return closeShutdown
+	}
+	return ""
+}
+
 // conn is one client connection. It reads and handles its frames one at a
 // time, each on a goroutine of its own (see readNext); everything else runs
 // only while there is work: a writer while frames are queued or a close is
@@ -35,11 +48,10 @@ type conn struct {
 	user   auth.Principal
 	client *push.Client
 	// sends limits the user's sends (shared by the user's connections),
-	// frames this connection's other frames.
+	// frames this connection's other frames (made at the first, and only
+	// touched by the reader).
 	sends  *rate.Limiter
 	frames *rate.Limiter
-	// expiry closes the connection when the token expires.
-	expiry *time.Timer
 
 	// framesRead counts the client's frames; only the reader (one goroutine
 	// after the other) touches it.
@@ -61,19 +73,19 @@ type conn struct {
 	running int
 	writing bool
 	// closing is set by the first close request (or a failed write), which
-	// sets code, reason and flush for the writer.
+	// sets code and flush for the writer.
 	closing  bool
 	code     websocket.StatusCode
-	reason   string
 	flush    bool
 	busy     bool // a frame is being handled
 	draining bool // Shutdown asked to close after the frame being handled
+	// expiry closes the connection when the token expires; it is armed
+	// only once the expiry is near (see watchExpiryLocked).
+	expiry *time.Timer
 }
 
 func newConn(h *Handler, wsc *websocket.Conn, sock *socket, p auth.Principal, sends *rate.Limiter) *conn {
-	l := h.cfg.Limits
-	c := &conn{h: h, ws: wsc, sock: sock, id: newConnID(), user: p, sends: sends,
-		frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst)}
+	c := &conn{h: h, ws: wsc, sock: sock, id: newConnID(), user: p, sends: sends}
 	sock.conn = c
 	return c
 }
@@ -83,10 +95,27 @@ func newConn(h *Handler, wsc *websocket.Conn, sock *socket, p auth.Principal, se
 func (c *conn) open() {
 	c.h.cfg.Metrics.ConnectedClients.Inc()
 	c.client = c.h.cfg.Hub.Register(c.user.UserID, c)
-	c.expiry = time.AfterFunc(c.user.ExpiresAt.Sub(c.h.cfg.Now()), func() {
-		c.requestClose(websocket.StatusPolicyViolation, closeExpired, false)
-	})
+	c.mu.Lock()
+	c.watchExpiryLocked()
+	c.mu.Unlock()
 	c.h.pings.add(c)
+}
+
+// watchExpiryLocked arms the timer that closes the connection with 1008 when
+// its token expires, once the expiry comes before the next look: every ping
+// looks again (see ping), and pings come at most PingInterval+PingTimeout
+// apart. A connection whose token has hours to go holds no timer. c.mu is
+// held.
+func (c *conn) watchExpiryLocked() {
+	if c.expiry != nil || c.closing {
+		return
+	}
+	l := c.h.cfg.Limits
+	left := c.user.ExpiresAt.Sub(c.h.cfg.Now())
+	if left > l.PingInterval+l.PingTimeout {
+		return
+	}
+	c.expiry = time.AfterFunc(left, func() { c.requestClose(websocket.StatusPolicyViolation, false) })
 }
 
 // readNext reads the connection's next frame and handles it, then hands the
@@ -135,9 +164,13 @@ func (c *conn) readNext() {
 // finish makes sure the writer closes the connection, waits for it and any
 // ping in flight, and unregisters the connection.
 func (c *conn) finish() {
-	c.requestClose(websocket.StatusNormalClosure, "", false)
+	c.requestClose(websocket.StatusNormalClosure, false)
 	c.tasks.Wait()
-	c.expiry.Stop()
+	c.mu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.mu.Unlock()
 	c.h.pings.remove(c)
 	c.client.Unregister()
 	c.h.cfg.Metrics.ConnectedClients.Dec()
@@ -163,7 +196,7 @@ func (c *conn) end() bool {
 	defer c.mu.Unlock()
 	c.busy = false
 	if c.draining {
-		c.requestCloseLocked(websocket.StatusGoingAway, closeShutdown, true)
+		c.requestCloseLocked(websocket.StatusGoingAway, true)
 		return false
 	}
 	return true
@@ -176,6 +209,6 @@ func (c *conn) drain() {
 	defer c.mu.Unlock()
 	c.draining = true
 	if !c.busy {
-		c.requestCloseLocked(websocket.StatusGoingAway, closeShutdown, true)
+		c.requestCloseLocked(websocket.StatusGoingAway, true)
 	}
 }

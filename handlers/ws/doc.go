@@ -45,10 +45,12 @@
 // socket and in the hub: about 4 KiB of heap, and 8-9 KiB of RSS per
 // connection measured at 18,000 connections with the default GOGC. The
 // writer runs only while frames wait and borrows its buffer from a pool for
-// a run, the queue gives its slots back once drained, the read buffer is 256
-// bytes, and one goroutine per handler pings every connection (see
-// Limits.PingInterval). Where there is no epoll (not Linux), an idle
-// connection keeps a reader goroutine blocked in a read.
+// a run, the queue gives its slots back once drained, the read buffer is 128
+// bytes, the frame rate limiter comes with the first frame, the token's
+// expiry timer only once the expiry is near, and one goroutine per handler
+// pings every connection (see Limits.PingInterval). Where there is no epoll
+// (not Linux), an idle connection keeps a reader goroutine blocked in a
+// read.
 //
 // Frames are limited twice, each answered rate_limited over its limit and
 // never closing the connection: a user's well-formed sends, across the user's

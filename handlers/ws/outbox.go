@@ -23,7 +23,7 @@ func (c *conn) Enqueue(frame []byte) bool {
 		return false
 	}
 	if waiting := c.queue.bytes + c.running; waiting > 0 && waiting+len(frame) > c.h.cfg.Limits.MaxQueueBytes {
-		first := c.requestCloseLocked(websocket.StatusTryAgainLater, closeSlow, false)
+		first := c.requestCloseLocked(websocket.StatusTryAgainLater, false)
 		c.mu.Unlock()
 		if first {
 			c.slowClosed("queued bytes over the limit", waiting)
@@ -54,24 +54,25 @@ func (c *conn) slowClosed(why string, queuedBytes int) {
 		"why", why, "queued_bytes", queuedBytes)
 }
 
-// requestClose asks the writer to close the connection; only the first
+// requestClose asks the writer to close the connection with code (and its
+// reason, see closeReason); only the first
 // request counts, and it reports whether this call was the first. With flush
 // the writer first writes what is queued; without, what is queued is
 // dropped and a write in progress stops, so that the close frame follows at
 // once the bytes already given to the socket.
-func (c *conn) requestClose(code websocket.StatusCode, reason string, flush bool) bool {
+func (c *conn) requestClose(code websocket.StatusCode, flush bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.requestCloseLocked(code, reason, flush)
+	return c.requestCloseLocked(code, flush)
 }
 
 // requestCloseLocked is requestClose with c.mu held.
-func (c *conn) requestCloseLocked(code websocket.StatusCode, reason string, flush bool) bool {
+func (c *conn) requestCloseLocked(code websocket.StatusCode, flush bool) bool {
 	if c.closing {
 		return false
 	}
 	c.closing = true
-	c.code, c.reason, c.flush = code, reason, flush
+	c.code, c.flush = code, flush
 	if !flush {
 		c.queue = frameQueue{}
 		c.sock.out.interrupt()

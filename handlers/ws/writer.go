@@ -93,7 +93,7 @@ func (c *conn) writeRun() error {
 func (c *conn) stalled() {
 	c.mu.Lock()
 	waiting := c.queue.bytes + c.running
-	first := c.requestCloseLocked(websocket.StatusTryAgainLater, closeSlow, false)
+	first := c.requestCloseLocked(websocket.StatusTryAgainLater, false)
 	if !first {
 		c.flush = false
 		c.queue = frameQueue{}
@@ -112,5 +112,5 @@ func (c *conn) stalled() {
 func (c *conn) close() {
 	c.sock.stopParking()
 	c.sock.out.resume()
-	_ = c.ws.Close(c.code, c.reason)
+	_ = c.ws.Close(c.code, closeReason(c.code))
 }
