@@ -21,9 +21,9 @@ type Limits struct {
 	// connection (default 32 MiB): a frame that would take them past it
 	// closes the connection with 1013 ("too slow: reconnect and sync"),
 	// unless nothing waits (a single larger frame, such as a big sync
-	// answer, goes out alone). It is a bound on memory, not on speed: a
-	// client that reads is closed only by it, never by a burst it can
-	// hold.
+	// answer, goes out alone). It bounds memory, not speed: how fast a
+	// client reads matters only through StallTimeout, and a client that
+	// keeps reading is closed only if more than this waits for it at once.
 	//
 	// The default holds, twice over, a burst of 1,000 messages of 16 KiB
 	// (about 16 MiB of frames), however slowly the client reads and however
@@ -32,7 +32,8 @@ type Limits struct {
 	// (the hub encodes a push once and every recipient's queue holds the
 	// same bytes), so 18,000 connections behind by the same 16 MiB burst
 	// hold 16 MiB of frames, plus a 24-byte slot per frame and connection
-	// (432 MB at 1,000 frames each, only while they wait). What a
+	// (24 KiB a connection with 1,000 frames waiting, 430 MB for 18,000,
+	// only while they wait): far from 18,000 times the bound. What a
 	// connection can hold of its own is the answers to its own frames (sync
 	// answers, rate limited): at most this bound while the client reads
 	// slowly, and until StallTimeout once it stops reading.
