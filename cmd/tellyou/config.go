@@ -10,6 +10,7 @@ import (
 
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/ws"
 )
 
 // config is the server's configuration, read from TELLYOU_* environment
@@ -44,7 +45,8 @@ type config struct {
 	SendRate          float64       // TELLYOU_SEND_RATE: sends per second per user, default 50
 	SendBurst         int           // TELLYOU_SEND_BURST: default 100
 	MaxFrameBytes     int64         // TELLYOU_MAX_FRAME_BYTES: default 65536
-	SendQueue         int           // TELLYOU_SEND_QUEUE: frames waiting per connection, default 256
+	SendQueueBytes    int           // TELLYOU_SEND_QUEUE_BYTES: bytes waiting per connection, default 32 MiB
+	StallTimeout      time.Duration // TELLYOU_STALL_TIMEOUT: how long a socket may take no bytes, default 20s
 	RedeliveryTimeout time.Duration // TELLYOU_REDELIVERY_TIMEOUT: default 10s
 	MaxRedeliveries   int           // TELLYOU_MAX_REDELIVERIES: default 3
 	MaxConnsPerUser   int           // TELLYOU_MAX_CONNS_PER_USER: default 16
@@ -88,7 +90,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		SendRate:          50,
 		SendBurst:         100,
 		MaxFrameBytes:     64 << 10,
-		SendQueue:         256,
+		SendQueueBytes:    ws.DefaultMaxQueueBytes,
+		StallTimeout:      ws.DefaultStallTimeout,
 		RedeliveryTimeout: 10 * time.Second,
 		MaxRedeliveries:   3,
 		MaxConnsPerUser:   16,
@@ -117,7 +120,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		name string
 		dst  *time.Duration
 	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
-		{"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay}} {
+		{"TELLYOU_STALL_TIMEOUT", &c.StallTimeout}, {"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {
@@ -136,8 +139,11 @@ func configFromEnv(getenv func(string) string) (config, error) {
 			*dst = on
 		}
 	}
+	if v := strings.TrimSpace(getenv("TELLYOU_SEND_QUEUE")); v != "" {
+		return config{}, fmt.Errorf("TELLYOU_SEND_QUEUE=%q: no longer read; the send queue is bounded in bytes (TELLYOU_SEND_QUEUE_BYTES) and by TELLYOU_STALL_TIMEOUT", v)
+	}
 	if err := positiveInts(getenv, map[string]*int{
-		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE": &c.SendQueue, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
+		"TELLYOU_SEND_BURST": &c.SendBurst, "TELLYOU_SEND_QUEUE_BYTES": &c.SendQueueBytes, "TELLYOU_MAX_REDELIVERIES": &c.MaxRedeliveries,
 		"TELLYOU_MAX_CONNS_PER_USER": &c.MaxConnsPerUser, "TELLYOU_FRAME_BURST": &c.FrameBurst,
 		"TELLYOU_MAX_GROUP_MEMBERS": &c.MaxGroupMembers, "TELLYOU_MAX_IN_FLIGHT": &c.MaxInFlight,
 	}); err != nil {

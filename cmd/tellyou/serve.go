@@ -165,7 +165,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	gw, err = gateway.New(gateway.Config{
 		Commands: cmds, Queries: queries, Log: logTail, Secret: secret, Metrics: m, Logger: logger, API: web,
 		WS: ws.Limits{
-			MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.SendQueue, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+			MaxFrameBytes: cfg.MaxFrameBytes, MaxQueueBytes: cfg.SendQueueBytes, StallTimeout: cfg.StallTimeout,
+			SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 			DisableCompression: !cfg.WSCompression,
 		},

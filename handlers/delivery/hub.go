@@ -280,6 +280,28 @@ func (h *Hub) Committed(c events.Committed) {
 	}
 }
 
+// Flush waits until every shard has handled what was handed to it before
+// the call (the fast path's runs among them), or ctx ends.
+func (h *Hub) Flush(ctx context.Context) error {
+	dones := make([]chan struct{}, len(h.shards))
+	for i, sh := range h.shards {
+		dones[i] = make(chan struct{})
+		select {
+		case sh.in <- item{source: sourceLog, done: dones[i]}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // offer hands a run to its shard without blocking.
 func (h *Hub) offer(src source, run appendOf) {
 	sh := h.shardOf(run.streamID)

@@ -178,8 +178,8 @@ func (e *env) wsClosingInputs(t *testing.T, other *client) int {
 	return len(frames)
 }
 
-// floodWindow bounds the unanswered frames of a flood, well below
-// ws.DefaultQueueSize.
+// floodWindow bounds the unanswered frames of a flood, whose answers stay
+// far below ws.DefaultMaxQueueBytes.
 const floodWindow = 64
 
 // wsFloods floods one connection with refused frames and another with

@@ -24,8 +24,8 @@ type Metrics struct {
 	Redeliveries prometheus.Counter
 	// RateLimited counts frames and requests refused with rate_limited.
 	RateLimited prometheus.Counter
-	// SlowClientsClosed counts connections closed because their outgoing
-	// buffer was full.
+	// SlowClientsClosed counts connections closed as too slow (1013): their
+	// socket stalled, or their outgoing queue passed its bytes.
 	SlowClientsClosed prometheus.Counter
 	// FrameErrors counts error frames sent, by code.
 	FrameErrors *prometheus.CounterVec
@@ -82,7 +82,7 @@ func New() *Metrics {
 			Name: "tellyou_rate_limited_total", Help: "Frames and requests refused with rate_limited.",
 		}),
 		SlowClientsClosed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tellyou_slow_clients_closed_total", Help: "Connections closed because their outgoing buffer was full.",
+			Name: "tellyou_slow_clients_closed_total", Help: "Connections closed as too slow: their socket stalled, or their outgoing queue passed its bytes.",
 		}),
 		FrameErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tellyou_frame_errors_total", Help: "Error frames sent, by code.",

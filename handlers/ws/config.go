@@ -17,13 +17,35 @@ type Limits struct {
 	// MaxFrameBytes is the largest client frame read (default 64 KiB); a
 	// larger frame closes the connection with 1009 (StatusMessageTooBig).
 	MaxFrameBytes int64
-	// QueueSize bounds the frames waiting to be written to one connection
-	// (default 256); a connection whose queue is full is closed with 1013.
-	// The queue takes memory for what it holds, not for its bound.
-	QueueSize int
-	// WriteTimeout bounds the writing of one frame (default 10 s); a
-	// connection that cannot take a frame in that time is dropped.
-	WriteTimeout time.Duration
+	// MaxQueueBytes bounds the bytes of frames waiting to be written to one
+	// connection (default 32 MiB): a frame that would take them past it
+	// closes the connection with 1013 ("too slow: reconnect and sync"),
+	// unless nothing waits (a single larger frame, such as a big sync
+	// answer, goes out alone). It bounds memory, not speed: how fast a
+	// client reads matters only through StallTimeout, and a client that
+	// keeps reading is closed only if more than this waits for it at once.
+	//
+	// The default holds, twice over, a burst of 1,000 messages of 16 KiB
+	// (about 16 MiB of frames), however slowly the client reads and however
+	// fast the server pushes, so such a burst never closes a reading client
+	// on any machine. What it costs: the queue holds the frames, not copies
+	// (the hub encodes a push once and every recipient's queue holds the
+	// same bytes), so 18,000 connections behind by the same 16 MiB burst
+	// hold 16 MiB of frames, plus a 24-byte slot per frame and connection
+	// (24 KiB a connection with 1,000 frames waiting, 430 MB for 18,000,
+	// only while they wait): far from 18,000 times the bound. What a
+	// connection can hold of its own is the answers to its own frames (sync
+	// answers, rate limited): at most this bound while the client reads
+	// slowly, and until StallTimeout once it stops reading.
+	MaxQueueBytes int
+	// StallTimeout is how long a connection's socket may accept no byte
+	// while frames wait for it (default 20 s, as long as a client has to
+	// answer a ping): then the connection is closed with 1013. A socket
+	// takes bytes as the client reads, so a client that reads, however
+	// slowly, never stalls. 20 s rides out a mobile link's retransmission
+	// backoff (a lost segment is retried after 0.2, 0.4, 0.8 ... s), and
+	// bounds how long a client that stopped reading holds its queue.
+	StallTimeout time.Duration
 	// HandleTimeout bounds the handling of one client frame (default 10 s);
 	// a frame that takes longer is answered unavailable.
 	HandleTimeout time.Duration
@@ -76,8 +98,8 @@ type Limits struct {
 // Defaults of Limits.
 const (
 	DefaultMaxFrameBytes = 64 << 10
-	DefaultQueueSize     = 256
-	DefaultWriteTimeout  = 10 * time.Second
+	DefaultMaxQueueBytes = 32 << 20
+	DefaultStallTimeout  = 20 * time.Second
 	DefaultHandleTimeout = 10 * time.Second
 	DefaultSendRate      = 50
 	DefaultSendBurst     = 100
@@ -96,11 +118,11 @@ func (l *Limits) setDefaults() {
 	if l.MaxFrameBytes <= 0 {
 		l.MaxFrameBytes = DefaultMaxFrameBytes
 	}
-	if l.QueueSize <= 0 {
-		l.QueueSize = DefaultQueueSize
+	if l.MaxQueueBytes <= 0 {
+		l.MaxQueueBytes = DefaultMaxQueueBytes
 	}
-	if l.WriteTimeout <= 0 {
-		l.WriteTimeout = DefaultWriteTimeout
+	if l.StallTimeout <= 0 {
+		l.StallTimeout = DefaultStallTimeout
 	}
 	if l.HandleTimeout <= 0 {
 		l.HandleTimeout = DefaultHandleTimeout

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -19,25 +20,38 @@ const (
 	closeShutdown = "server shutting down"
 )
 
+// closeReason is the reason the server gives with each close code it uses.
+func closeReason(code websocket.StatusCode) string {
+	switch code {
+	case websocket.StatusTryAgainLater:
+		return closeSlow
+	case websocket.StatusPolicyViolation:
+		return closeExpired
+	case websocket.StatusGoingAway:
+		return closeShutdown
+	}
+	return ""
+}
+
 // conn is one client connection. It reads and handles its frames one at a
 // time, each on a goroutine of its own (see readNext); everything else runs
 // only while there is work: a writer while frames are queued or a close is
 // due, a ping while one is in flight (see pingSchedule). An idle connection
-// is one goroutine blocked in a read, and its state here.
+// is parked with the handler's idlePoller, and holds no goroutine at all.
 type conn struct {
-	h  *Handler
-	ws *websocket.Conn
+	h    *Handler
+	ws   *websocket.Conn
+	sock *socket
 	// id names the connection in logs and prefixes the correlation ids of
 	// its frames.
 	id     string
 	user   auth.Principal
 	client *delivery.Client
 	// sends limits the user's sends (shared by the user's connections),
-	// frames this connection's other frames.
+	// frames this connection's other frames (made at the first, and only
+	// touched by the reader).
 	sends  *rate.Limiter
 	frames *rate.Limiter
-	// expiry closes the connection when the token expires.
-	expiry *time.Timer
 
 	// framesRead counts the client's frames; only the reader (one goroutine
 	// after the other) touches it.
@@ -51,25 +65,29 @@ type conn struct {
 	pingEntry pingEntry
 
 	mu sync.Mutex
-	// queue holds the frames waiting for the writer; writing is set while a
-	// writer goroutine runs, and stays set once one has closed the
+	// queue holds the frames waiting for the writer, and running the bytes
+	// of those the writer has taken and not yet written; writing is set
+	// while a writer goroutine runs, and stays set once one has closed the
 	// connection, so that no other starts.
 	queue   frameQueue
+	running int
 	writing bool
 	// closing is set by the first close request (or a failed write), which
-	// sets code, reason and flush for the writer.
+	// sets code and flush for the writer.
 	closing  bool
 	code     websocket.StatusCode
-	reason   string
 	flush    bool
 	busy     bool // a frame is being handled
 	draining bool // Shutdown asked to close after the frame being handled
+	// expiry closes the connection when the token expires; it is armed
+	// only once the expiry is near (see watchExpiryLocked).
+	expiry *time.Timer
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, p auth.Principal, sends *rate.Limiter) *conn {
-	l := h.cfg.Limits
-	return &conn{h: h, ws: wsc, id: newConnID(), user: p, sends: sends, frames: rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst),
-		queue: newFrameQueue(l.QueueSize)}
+func newConn(h *Handler, wsc *websocket.Conn, sock *socket, p auth.Principal, sends *rate.Limiter) *conn {
+	c := &conn{h: h, ws: wsc, sock: sock, id: newConnID(), user: p, sends: sends}
+	sock.conn = c
+	return c
 }
 
 // open registers the connection with the hub, the ping schedule and the
@@ -77,31 +95,68 @@ func newConn(h *Handler, wsc *websocket.Conn, p auth.Principal, sends *rate.Limi
 func (c *conn) open() {
 	c.h.cfg.Metrics.ConnectedClients.Inc()
 	c.client = c.h.cfg.Hub.Register(c.user.UserID, c)
-	c.expiry = time.AfterFunc(c.user.ExpiresAt.Sub(c.h.cfg.Now()), func() {
-		c.requestClose(websocket.StatusPolicyViolation, closeExpired, false)
-	})
+	c.mu.Lock()
+	c.watchExpiryLocked()
+	c.mu.Unlock()
 	c.h.pings.add(c)
 }
 
+// watchExpiryLocked arms the timer that closes the connection with 1008 when
+// its token expires, once the expiry comes before the next look: every ping
+// looks again (see ping), and pings come at most PingInterval+PingTimeout
+// apart. A connection whose token has hours to go holds no timer. c.mu is
+// held.
+func (c *conn) watchExpiryLocked() {
+	if c.expiry != nil || c.closing {
+		return
+	}
+	l := c.h.cfg.Limits
+	left := c.user.ExpiresAt.Sub(c.h.cfg.Now())
+	if left > l.PingInterval+l.PingTimeout {
+		return
+	}
+	c.expiry = time.AfterFunc(left, func() { c.requestClose(websocket.StatusPolicyViolation, false) })
+}
+
 // readNext reads the connection's next frame and handles it, then hands the
-// connection to a new goroutine for the frame after. A goroutine's stack
-// grows to what the deepest call on it needed and the runtime shrinks it back
-// only while it is less than a quarter used, so a reader that handled frames
+// connection to a new goroutine for the frame after. When no byte of a next
+// frame has arrived the read returns at once (errParked) and the connection
+// is parked: the goroutine ends, and the idle poller starts a new one when
+// bytes arrive or the connection closes. Control frames (pings, pongs) are
+// answered on the way, as the library reads them. A goroutine's stack grows
+// to what the deepest call on it needed and the runtime shrinks it back only
+// while it is less than a quarter used, so a reader that handled frames
 // itself would keep a stack twice or four times the size it needs to wait for
 // the next one. Frames are still read and handled one at a time, in the order
 // they arrive. Once the connection closes (the peer left, it broke, or
 // Shutdown drained it), readNext finishes it.
 func (c *conn) readNext() {
-	typ, data, err := c.ws.Read(context.Background())
-	if err == nil {
-		arrived := time.Now()
-		if c.begin() {
-			c.handleFrame(typ, data, arrived)
-			if c.end() {
-				go c.readNext()
+	for {
+		typ, data, err := c.ws.Read(context.Background())
+		if errors.Is(err, errParked) {
+			if c.h.idle.park(c.sock) {
 				return
 			}
+			// Closed meanwhile, or the poller failed: read on, blocking.
+			c.sock.stopParking()
+			continue
 		}
+		if errors.Is(err, errStalled) {
+			// A pong or close the library wrote for the client found its
+			// socket stalled: as slow as a stalled push.
+			c.stalled()
+		}
+		if err == nil {
+			arrived := time.Now()
+			if c.begin() {
+				c.handleFrame(typ, data, arrived)
+				if c.end() {
+					go c.readNext()
+					return
+				}
+			}
+		}
+		break
 	}
 	c.finish()
 }
@@ -109,9 +164,13 @@ func (c *conn) readNext() {
 // finish makes sure the writer closes the connection, waits for it and any
 // ping in flight, and unregisters the connection.
 func (c *conn) finish() {
-	c.requestClose(websocket.StatusNormalClosure, "", false)
+	c.requestClose(websocket.StatusNormalClosure, false)
 	c.tasks.Wait()
-	c.expiry.Stop()
+	c.mu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.mu.Unlock()
 	c.h.pings.remove(c)
 	c.client.Unregister()
 	c.h.cfg.Metrics.ConnectedClients.Dec()
@@ -137,7 +196,7 @@ func (c *conn) end() bool {
 	defer c.mu.Unlock()
 	c.busy = false
 	if c.draining {
-		c.requestCloseLocked(websocket.StatusGoingAway, closeShutdown, true)
+		c.requestCloseLocked(websocket.StatusGoingAway, true)
 		return false
 	}
 	return true
@@ -150,6 +209,6 @@ func (c *conn) drain() {
 	defer c.mu.Unlock()
 	c.draining = true
 	if !c.busy {
-		c.requestCloseLocked(websocket.StatusGoingAway, closeShutdown, true)
+		c.requestCloseLocked(websocket.StatusGoingAway, true)
 	}
 }

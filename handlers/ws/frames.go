@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/wire"
@@ -159,6 +160,12 @@ func (c *conn) handleTyping(ctx context.Context, r *request) {
 // allowFrame takes one frame from the connection's frame budget; over the
 // budget it answers the frame with rate_limited and returns false.
 func (c *conn) allowFrame(r *request) bool {
+	if c.frames == nil {
+		// Made at the first frame: a connection that only listens does
+		// without.
+		l := c.h.cfg.Limits
+		c.frames = rate.NewLimiter(rate.Limit(l.FrameRate), l.FrameBurst)
+	}
 	if c.frames.Allow() {
 		return true
 	}

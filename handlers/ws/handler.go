@@ -20,6 +20,8 @@ type Handler struct {
 	pings *pingSchedule
 	// frameBuffers lends the connections' writers their buffers.
 	frameBuffers *sync.Pool
+	// idle holds the parked connections.
+	idle *idlePoller
 
 	// base is the parent of every frame's context; it ends only when Shutdown
 	// gives up waiting.
@@ -46,6 +48,7 @@ func New(cfg Config) (*Handler, error) {
 		users:        newUserSlots(cfg.Limits),
 		pings:        newPingSchedule(cfg.Limits.PingInterval, (*conn).ping),
 		frameBuffers: newFrameBufferPool(),
+		idle:         newIdlePoller(),
 		base:         base,
 		abort:        abort,
 		conns:        make(map[*conn]struct{}),
@@ -100,16 +103,18 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeHTTPError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections for this user")
 		return nil, false
 	}
-	wsc, err := websocket.Accept(smallBufferHijacker{ResponseWriter: w, frameBuffers: h.frameBuffers}, r, h.acceptOptions())
+	var sock *socket
+	wsc, err := websocket.Accept(smallBufferHijacker{ResponseWriter: w, h: h, sock: &sock}, r, h.acceptOptions())
 	if err != nil {
 		h.users.release(p.UserID)
 		h.cfg.Logger.Debug("websocket upgrade failed", "user", p.UserID, "err", err)
 		return nil, false // Accept has answered
 	}
 	wsc.SetReadLimit(h.cfg.Limits.MaxFrameBytes)
-	c := newConn(h, wsc, p, sends)
+	c := newConn(h, wsc, sock, p, sends)
 	if !h.track(c) {
 		h.users.release(p.UserID)
+		sock.stopParking()
 		_ = wsc.Close(websocket.StatusGoingAway, closeShutdown)
 		return nil, false
 	}
@@ -187,6 +192,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		h.pings.wait()
+		h.idle.wait()
 		return nil
 	case <-ctx.Done():
 		h.abort()
@@ -195,6 +201,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		}
 		<-done
 		h.pings.wait()
+		h.idle.wait()
 		return ctx.Err()
 	}
 }

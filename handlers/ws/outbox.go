@@ -1,64 +1,82 @@
 package ws
 
 import (
-	"context"
-
 	"github.com/coder/websocket"
 
 	"github.com/tellyou/tellyou/handlers/delivery"
 )
 
 // Enqueue queues a frame for the writer without blocking, starting a writer
-// goroutine when none runs. A full queue closes the connection with 1013.
-// Frames are written in the order Enqueue accepted them. It implements
-// delivery.Outbox.
+// goroutine when none runs. Frames are written in the order Enqueue accepted
+// them. It implements delivery.Outbox.
+//
+// A frame that would take the bytes waiting for the connection (see Queued)
+// past Limits.MaxQueueBytes is refused and closes the connection with 1013,
+// unless nothing waits: a single frame larger than the limit goes out alone.
+// The bound is in bytes, not frames, so that a burst of small frames costs
+// what it weighs, and how fast the client reads only matters through the
+// stall timeout (see writeQueued).
 func (c *conn) Enqueue(frame []byte) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return false
 	}
-	if !c.queue.push(frame) {
-		queued := c.queue.len()
-		first := c.requestCloseLocked(websocket.StatusTryAgainLater, closeSlow, false)
+	if waiting := c.queue.bytes + c.running; waiting > 0 && waiting+len(frame) > c.h.cfg.Limits.MaxQueueBytes {
+		first := c.requestCloseLocked(websocket.StatusTryAgainLater, false)
 		c.mu.Unlock()
 		if first {
-			c.h.cfg.Metrics.SlowClientsClosed.Inc()
-			c.h.cfg.Logger.Info("closing a slow websocket client", "user", c.user.UserID, "conn_id", c.id, "queued", queued)
+			c.slowClosed("queued bytes over the limit", waiting)
 		}
 		return false
 	}
+	c.queue.push(frame)
 	c.startWriterLocked()
 	c.mu.Unlock()
 	return true
 }
 
-var _ delivery.Outbox = (*conn)(nil)
-
-// Queued returns the bytes of the frames queued and not yet taken by the
-// writer. It implements delivery.Outbox.
+// Queued returns the bytes of the frames waiting to be written to the
+// connection: queued, or taken by the writer and not yet all on the socket.
+// It implements delivery.Outbox.
 func (c *conn) Queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queue.bytes()
+	return c.queue.bytes + c.running
 }
 
-// requestClose asks the writer to close the connection; only the first
+var _ delivery.Outbox = (*conn)(nil)
+
+// slowClosed counts and logs a connection closed as too slow.
+func (c *conn) slowClosed(why string, queuedBytes int) {
+	c.h.cfg.Metrics.SlowClientsClosed.Inc()
+	c.h.cfg.Logger.Info("closing a slow websocket client", "user", c.user.UserID, "conn_id", c.id,
+		"why", why, "queued_bytes", queuedBytes)
+}
+
+// requestClose asks the writer to close the connection with code (and its
+// reason, see closeReason); only the first
 // request counts, and it reports whether this call was the first. With flush
-// the writer first writes what is queued.
-func (c *conn) requestClose(code websocket.StatusCode, reason string, flush bool) bool {
+// the writer first writes what is queued; without, what is queued is
+// dropped and a write in progress stops, so that the close frame follows at
+// once the bytes already given to the socket.
+func (c *conn) requestClose(code websocket.StatusCode, flush bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.requestCloseLocked(code, reason, flush)
+	return c.requestCloseLocked(code, flush)
 }
 
 // requestCloseLocked is requestClose with c.mu held.
-func (c *conn) requestCloseLocked(code websocket.StatusCode, reason string, flush bool) bool {
+func (c *conn) requestCloseLocked(code websocket.StatusCode, flush bool) bool {
 	if c.closing {
 		return false
 	}
 	c.closing = true
-	c.code, c.reason, c.flush = code, reason, flush
+	c.code, c.flush = code, flush
+	if !flush {
+		c.queue = frameQueue{}
+		c.sock.out.interrupt()
+	}
 	c.startWriterLocked()
 	return true
 }
@@ -77,61 +95,4 @@ func (c *conn) startWriterLocked() {
 	}
 	c.writing = true
 	c.tasks.Go(c.writeQueued)
-}
-
-// writeQueued writes queued frames until the queue is empty, and returns; or
-// until a close is requested, and closes the connection; or until a write
-// fails, and drops it.
-func (c *conn) writeQueued() {
-	for {
-		c.mu.Lock()
-		// A requested close goes before anything still queued.
-		if c.closing {
-			c.mu.Unlock()
-			c.close()
-			return
-		}
-		frame, ok := c.queue.pop()
-		if !ok {
-			c.writing = false
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		if err := c.write(frame); err != nil {
-			c.h.cfg.Logger.Debug("websocket write failed", "user", c.user.UserID, "conn_id", c.id, "err", err)
-			c.mu.Lock()
-			c.closing = true
-			c.mu.Unlock()
-			_ = c.ws.CloseNow()
-			return
-		}
-	}
-}
-
-// close writes what is queued when the close request asks for it, then
-// closes with the requested code (a close handshake bounded by the library's
-// timeouts). No frame is queued once closing is set.
-func (c *conn) close() {
-	if c.flush {
-		for {
-			c.mu.Lock()
-			frame, ok := c.queue.pop()
-			c.mu.Unlock()
-			if !ok {
-				break
-			}
-			if err := c.write(frame); err != nil {
-				_ = c.ws.CloseNow()
-				return
-			}
-		}
-	}
-	_ = c.ws.Close(c.code, c.reason)
-}
-
-func (c *conn) write(frame []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.Limits.WriteTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, frame)
 }

@@ -141,15 +141,17 @@ func (s *pingSchedule) wait() { s.wg.Wait() }
 // ping sends c a ping on a goroutine of its own that lives until the pong
 // comes back (a round trip), or PingTimeout passes and the connection is
 // dropped: the peer is gone (a half-open TCP connection) or stopped reading.
-// The reader answers pongs, so a frame being handled can delay one by up to
-// HandleTimeout; PingTimeout allows for that. Once the pong is in, c goes
-// back on the schedule.
+// The reader reads the pong (a parked connection's reader starts when it
+// arrives), so a frame being handled can delay it by up to HandleTimeout;
+// PingTimeout allows for that. Once the pong is in, c goes
+// back on the schedule. Each ping also looks at the token's expiry.
 func (c *conn) ping() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
 		return
 	}
+	c.watchExpiryLocked()
 	c.tasks.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.Limits.PingTimeout)
 		err := c.ws.Ping(ctx)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,8 +35,9 @@ func (f membersFunc) Members(ctx context.Context, sessionID string) ([]string, e
 // clients over loopback: the hub encodes each message once and enqueues it on
 // every member's connection, whose writer puts it on the socket; clients read
 // and count. One op is one message; deliveries/s counts frames the clients
-// read. The publisher stays at most pushWindow messages ahead of the slowest
-// client, below the queue size, so no connection is closed as slow.
+// read; writes/delivery and bytes/write count the process's write syscalls
+// (/proc/self/io: the clients only read, so they are the server's). The
+// publisher stays at most pushWindow messages ahead of the slowest client.
 func BenchmarkPushWritePath(b *testing.B) {
 	for _, tc := range []struct{ conns, content int }{{10, 20}, {100, 20}, {500, 20}, {100, 8 << 10}} {
 		b.Run(fmt.Sprintf("connections=%d/content=%d", tc.conns, tc.content), func(b *testing.B) {
@@ -147,6 +150,7 @@ func benchmarkPushWritePath(b *testing.B, conns int, content string) {
 		msgs[i] = committedMessage(b, sessionID, int64(i+1), content)
 	}
 	b.ReportAllocs()
+	writes, written := processWrites(b)
 	b.ResetTimer()
 	for i, msg := range msgs {
 		if i >= pushWindow && i%(pushWindow/2) == 0 {
@@ -156,12 +160,44 @@ func benchmarkPushWritePath(b *testing.B, conns int, content string) {
 	}
 	waitAll(int64(b.N))
 	b.StopTimer()
+	writesAfter, writtenAfter := processWrites(b)
 	b.ReportMetric(float64(conns*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	if writes := writesAfter - writes; writes > 0 {
+		b.ReportMetric(float64(writes)/float64(conns*b.N), "writes/delivery")
+		b.ReportMetric(float64(writtenAfter-written)/float64(writes), "bytes/write")
+	}
+}
+
+// processWrites returns the write syscalls this process has made and the
+// bytes they wrote (syscw and wchar of /proc/self/io; zeros where there is
+// none).
+func processWrites(b *testing.B) (calls, bytes int64) {
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/self/io %s: %v", line, err)
+		}
+		switch name {
+		case "syscw":
+			calls = n
+		case "wchar":
+			bytes = n
+		}
+	}
+	return calls, bytes
 }
 
 // committedMessage is a MessageSent from ann as the fast path hands it to
 // the hub: the append's values, at version and position seq.
-func committedMessage(b *testing.B, sessionID string, seq int64, content string) events.Committed {
+func committedMessage(b testing.TB, sessionID string, seq int64, content string) events.Committed {
 	env := events.Envelope{Meta: events.Metadata{Actor: "ann", OccurredAt: time.Now().UnixMilli()},
 		Payload: events.MessageSent{SessionID: sessionID, MessageID: uuid.NewString(), Seq: seq, SenderID: "ann",
 			MessageType: 1, Content: content, ClientMessageID: fmt.Sprint("c", seq)}}

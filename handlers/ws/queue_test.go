@@ -7,13 +7,13 @@ import (
 
 func TestFrameQueueKeepsOrderAcrossGrowthAndWrapAround(t *testing.T) {
 	t.Parallel()
-	q := newFrameQueue(64)
-	next, want := 0, 0
+	var q frameQueue
+	next, want, bytes := 0, 0, 0
 	push := func(n int) {
 		for range n {
-			if !q.push([]byte(strconv.Itoa(next))) {
-				t.Fatalf("push %d refused with %d queued", next, q.len())
-			}
+			f := []byte(strconv.Itoa(next))
+			q.push(f)
+			bytes += len(f)
 			next++
 		}
 	}
@@ -23,33 +23,31 @@ func TestFrameQueueKeepsOrderAcrossGrowthAndWrapAround(t *testing.T) {
 			if !ok || string(f) != strconv.Itoa(want) {
 				t.Fatalf("pop = %q, %v; want %d", f, ok, want)
 			}
+			bytes -= len(f)
 			want++
 		}
 	}
 	// Interleaved pushes and pops move the head around the ring while it
-	// grows from 4 to 64 slots.
-	for _, step := range []struct{ push, pop int }{{3, 2}, {5, 1}, {7, 6}, {20, 3}, {30, 10}, {21, 0}} {
+	// grows from 4 to 128 slots.
+	for _, step := range []struct{ push, pop int }{{3, 2}, {5, 1}, {7, 6}, {20, 3}, {30, 10}, {21, 0}, {60, 0}} {
 		push(step.push)
 		pop(step.pop)
+		if q.bytes != bytes {
+			t.Fatalf("the queue counts %d bytes, holds %d", q.bytes, bytes)
+		}
 	}
-	if q.len() != 64 {
-		t.Fatalf("%d queued, want 64", q.len())
+	if q.len() != 124 {
+		t.Fatalf("%d queued, want 124", q.len())
 	}
-	if q.push([]byte("over")) {
-		t.Fatal("push past the limit accepted")
-	}
-	pop(64)
-	if _, ok := q.pop(); ok {
-		t.Fatal("pop from an empty queue")
+	pop(124)
+	if _, ok := q.pop(); ok || q.bytes != 0 {
+		t.Fatalf("pop from an empty queue, %d bytes counted", q.bytes)
 	}
 }
 
 func TestFrameQueueHoldsNoSlotsOnceDrained(t *testing.T) {
 	t.Parallel()
-	q := newFrameQueue(256)
-	if q.slots != nil {
-		t.Fatalf("a new queue holds %d slots", len(q.slots))
-	}
+	var q frameQueue
 	for i := range 100 {
 		q.push([]byte{byte(i)})
 	}
@@ -67,16 +65,5 @@ func TestFrameQueueHoldsNoSlotsOnceDrained(t *testing.T) {
 	q.pop()
 	if len(q.slots) != minQueueSlots {
 		t.Fatalf("a drained small queue holds %d slots, want %d", len(q.slots), minQueueSlots)
-	}
-}
-
-func TestFrameQueueLimitBelowTheFirstSlots(t *testing.T) {
-	t.Parallel()
-	q := newFrameQueue(1)
-	if !q.push([]byte("a")) || q.push([]byte("b")) {
-		t.Fatal("a queue of one takes one frame")
-	}
-	if len(q.slots) != 1 {
-		t.Fatalf("%d slots for a limit of 1", len(q.slots))
 	}
 }
