@@ -26,6 +26,10 @@ import (
 // maxCombined bounds the commands decided and appended together.
 const maxCombined = 64
 
+// combinedAppendTimeout bounds a combined append, whose context no single
+// command's end may cancel.
+const combinedAppendTimeout = 10 * time.Second
+
 // lockStripe is one of the repository's lock stripes: the lock that
 // serialises commands on the stripe's sessions, and the commands waiting for it.
 type lockStripe struct {
@@ -159,7 +163,13 @@ func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string
 		envs = append(envs, opEnvs...)
 	}
 	if len(all) > 0 {
-		res, err := r.store.Append(ctx, sessionID, events.ExpectedVersion(base), all)
+		// The append carries other clients' commands too: the end of the
+		// context of the one that took the lock (its client left, its
+		// frame timed out) must not cut it short, leaving the others to
+		// find their own message already stored.
+		appendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), combinedAppendTimeout)
+		res, err := r.store.Append(appendCtx, sessionID, events.ExpectedVersion(base), all)
+		cancel()
 		if err != nil || res.Duplicate || res.LastVersion != state.Version {
 			return false
 		}

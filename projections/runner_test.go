@@ -72,6 +72,11 @@ func TestRunnerResumesFromItsCheckpoint(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = r.Run(runCtx) })
 	env.WaitCaughtUp("counting")
+	// The checkpoint is visible in the database a moment before the
+	// runner has its commit's answer: wait for the runner too.
+	waitFor(t, "the runner's status to reach the checkpoint", func() bool {
+		return r.Status()[0].Position == env.LastAppended()
+	})
 	if err := r.Run(runCtx); err == nil {
 		t.Error("a second concurrent Run of one runner succeeded")
 	}

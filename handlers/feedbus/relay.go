@@ -176,6 +176,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
+// checkpointTimeout bounds the write of a checkpoint, which a stop does not
+// cut short.
+const checkpointTimeout = 10 * time.Second
+
 // publish follows the log from the stored checkpoint and publishes it until
 // ctx ends, resubscribing with backoff after each failure.
 func (r *Relay) publish(ctx context.Context) {
@@ -221,7 +225,14 @@ func (r *Relay) follow(ctx context.Context, progressed *atomic.Bool) error {
 			return fmt.Errorf("publish feed up to position %d on %s: %w", batch[len(batch)-1].Position, r.cfg.Topic, err)
 		}
 		last := batch[len(batch)-1].Position
-		if err := advanceCheckpoint(ctx, r.cfg.Pool, r.cfg.Name, last); err != nil {
+		// The batch is published: record it even when the relay is being
+		// stopped meanwhile, rather than leave a write whose outcome the
+		// next run (here or on another node) learns only after it read the
+		// checkpoint.
+		writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+		err := advanceCheckpoint(writeCtx, r.cfg.Pool, r.cfg.Name, last)
+		cancel()
+		if err != nil {
 			return err
 		}
 		r.setPosition(last)

@@ -32,6 +32,7 @@ type frame struct {
 	LastSeq           int64                `json:"lastSeq"`
 	HasMore           bool                 `json:"hasMore"`
 	Code              string               `json:"code"`
+	RetryAfterMs      int64                `json:"retryAfterMs"`
 	// Message is the pushed message of a message frame, or the text of an
 	// error frame.
 	Message json.RawMessage `json:"message"`

@@ -39,11 +39,12 @@ type envOptions struct {
 	push delivery.Options
 	// noFastPath leaves delivery to the follower of the log alone.
 	noFastPath bool
+	admission  handlers.AdmissionConfig
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
 	t.Helper()
-	eng := handlerstest.New(t, handlerstest.Options{})
+	eng := handlerstest.New(t, handlerstest.Options{Admission: opts.admission})
 	m := metrics.New()
 	gw, err := gateway.New(gateway.Config{
 		Commands: eng.Commands, Queries: eng.Queries, Store: eng.Store, Secret: eng.Secret, Metrics: m,

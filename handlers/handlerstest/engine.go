@@ -56,6 +56,9 @@ type Options struct {
 	// RealClock makes the engine use time.Now instead of a settable clock
 	// (Clock is then nil).
 	RealClock bool
+	// Admission bounds the work of the engine's Commands (default: the
+	// handlers' defaults).
+	Admission handlers.AdmissionConfig
 }
 
 // New builds an engine on a fresh database; everything stops when the test ends.
@@ -85,7 +88,7 @@ func New(t testing.TB, opts Options) *Engine {
 		now = e.Clock.Now
 	}
 	e.FastPath = &FastPath{}
-	e.Commands = e.newCommands(t, now, e.FastPath.Committed)
+	e.Commands = e.newCommands(t, now, e.FastPath.Committed, opts.Admission)
 	if e.Queries, err = handlers.NewQueries(e.Commands, e.RM, store); err != nil {
 		t.Fatal(err)
 	}
@@ -125,13 +128,13 @@ func (f *FastPath) Committed(c events.Committed) {
 // to a fast path of its own, not the engine's.
 func (e *Engine) NewNode(t testing.TB, now func() time.Time) *handlers.Commands {
 	t.Helper()
-	return e.newCommands(t, now, nil)
+	return e.newCommands(t, now, nil, handlers.AdmissionConfig{})
 }
 
-func (e *Engine) newCommands(t testing.TB, now func() time.Time, committed func(events.Committed)) *handlers.Commands {
+func (e *Engine) newCommands(t testing.TB, now func() time.Time, committed func(events.Committed), admission handlers.AdmissionConfig) *handlers.Commands {
 	t.Helper()
 	cmds, err := handlers.NewCommands(handlers.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now,
-		Committed: committed})
+		Committed: committed, Admission: admission})
 	if err != nil {
 		t.Fatal(err)
 	}

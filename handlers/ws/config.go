@@ -46,6 +46,11 @@ type Limits struct {
 	// backoff (a lost segment is retried after 0.2, 0.4, 0.8 ... s), and
 	// bounds how long a client that stopped reading holds its queue.
 	StallTimeout time.Duration
+	// MaxPipelined bounds the sends and acks of one connection started and
+	// not yet answered (default 32): the reader reads on while they are
+	// handled, and past the bound it stops reading until the oldest is
+	// answered (see pipeline.go).
+	MaxPipelined int
 	// HandleTimeout bounds the handling of one client frame (default 10 s);
 	// a frame that takes longer is answered unavailable.
 	HandleTimeout time.Duration
@@ -101,6 +106,7 @@ const (
 	DefaultMaxQueueBytes = 32 << 20
 	DefaultStallTimeout  = 20 * time.Second
 	DefaultHandleTimeout = 10 * time.Second
+	DefaultMaxPipelined  = 32
 	DefaultSendRate      = 50
 	DefaultSendBurst     = 100
 	DefaultFrameRate     = 100
@@ -123,6 +129,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.StallTimeout <= 0 {
 		l.StallTimeout = DefaultStallTimeout
+	}
+	if l.MaxPipelined <= 0 {
+		l.MaxPipelined = DefaultMaxPipelined
 	}
 	if l.HandleTimeout <= 0 {
 		l.HandleTimeout = DefaultHandleTimeout

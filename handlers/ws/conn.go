@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/tellyou/tellyou/handlers"
 	"github.com/tellyou/tellyou/handlers/auth"
 	"github.com/tellyou/tellyou/handlers/delivery"
 )
@@ -79,6 +80,21 @@ type conn struct {
 	flush    bool
 	busy     bool // a frame is being handled
 	draining bool // Shutdown asked to close after the frame being handled
+	// inflight counts the pipelined frames started and not yet answered
+	// (see pipeline.go); Shutdown's close waits for them too.
+	inflight int
+
+	// answers keeps the answers in the order of the frames.
+	answers answerLine
+	// window bounds the pipelined frames in flight; started counts them for
+	// the reader; gate is the connection's line for admission; ctx, ended
+	// by finish, is the parent of their contexts. All are made at the first
+	// pipelined frame, and only the reader touches them (but started's Done).
+	window  chan struct{}
+	started sync.WaitGroup
+	gate    *handlers.Gate
+	ctx     context.Context
+	cancel  context.CancelFunc
 	// expiry closes the connection when the token expires; it is armed
 	// only once the expiry is near (see watchExpiryLocked).
 	expiry *time.Timer
@@ -164,7 +180,19 @@ func (c *conn) readNext() {
 // finish makes sure the writer closes the connection, waits for it and any
 // ping in flight, and unregisters the connection.
 func (c *conn) finish() {
+	c.mu.Lock()
+	draining := c.draining
+	c.mu.Unlock()
+	if draining {
+		// Shutdown: the frames in flight are answered, and the last of
+		// them asks for the 1001 close.
+		c.started.Wait()
+	}
 	c.requestClose(websocket.StatusNormalClosure, false)
+	if c.cancel != nil {
+		c.cancel() // the client is gone: pipelined frames not yet appended are not
+	}
+	c.started.Wait()
 	c.tasks.Wait()
 	c.mu.Lock()
 	if c.expiry != nil {
@@ -196,19 +224,24 @@ func (c *conn) end() bool {
 	defer c.mu.Unlock()
 	c.busy = false
 	if c.draining {
-		c.requestCloseLocked(websocket.StatusGoingAway, true)
+		if c.inflight == 0 {
+			c.requestCloseLocked(goingAway, true)
+		}
 		return false
 	}
 	return true
 }
 
-// drain closes the connection with 1001 once the frame being handled, if any,
-// is answered.
+// drain closes the connection with 1001 once the frame being handled and
+// the pipelined frames in flight, if any, are answered.
 func (c *conn) drain() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.draining = true
-	if !c.busy {
-		c.requestCloseLocked(websocket.StatusGoingAway, true)
+	if !c.busy && c.inflight == 0 {
+		c.requestCloseLocked(goingAway, true)
 	}
 }
+
+// goingAway is the close code of a server that shuts down.
+const goingAway = websocket.StatusGoingAway

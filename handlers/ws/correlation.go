@@ -28,6 +28,11 @@ type request struct {
 	// answer is the code of the error frame that answered the frame; empty
 	// when it was served.
 	answer string
+	// slot is the frame's place in the connection's line of answers;
+	// pipelined is set when the frame is answered from a goroutine of its
+	// own (see pipeline.go).
+	slot      *answerSlot
+	pipelined bool
 }
 
 // newConnID returns 16 hex digits of randomness.
@@ -41,7 +46,8 @@ func newConnID() string {
 // id. Only the reader calls it.
 func (c *conn) newRequest(arrived time.Time) *request {
 	c.framesRead++
-	return &request{correlationID: c.id + "." + strconv.FormatUint(c.framesRead, 10), arrived: arrived}
+	return &request{correlationID: c.id + "." + strconv.FormatUint(c.framesRead, 10), arrived: arrived,
+		slot: c.answers.reserve()}
 }
 
 // maxLoggedTypeLen bounds the frame type a log line repeats: a refused frame

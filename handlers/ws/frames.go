@@ -21,7 +21,12 @@ import (
 // connection's frame limit.
 func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.Time) {
 	r := c.newRequest(arrived)
-	defer c.logHandled(r)
+	defer func() {
+		if !r.pipelined {
+			c.answer(r, nil) // a frame without an answer still leaves the line
+			c.logHandled(r)
+		}
+	}()
 	if typ != websocket.MessageText {
 		f, _ := wire.Decode(data) // only for the id and clientMessageId to echo
 		r.frame = wire.ClientFrame{Type: f.Type, ID: f.ID, ClientMessageID: f.ClientMessageID}
@@ -41,14 +46,23 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.
 	if f.Type != wire.TypeSend && !c.allowFrame(r) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.h.base, c.h.cfg.Limits.HandleTimeout)
-	defer cancel()
 	meta := handlers.RequestMeta{Actor: c.user.UserID, CorrelationID: r.correlationID, CausationID: f.ID}
 	switch f.Type {
 	case wire.TypeSend:
-		c.handleSend(ctx, r, meta)
+		r.pipelined = true
+		c.pipelineSend(r, meta)
+		return
 	case wire.TypeAck:
-		c.handleAck(ctx, r, meta)
+		r.pipelined = true
+		c.pipelineAck(r, meta)
+		return
+	case wire.TypeRecall, wire.TypeSync:
+		// They see what the frames before them did.
+		c.waitStarted()
+	}
+	ctx, cancel := context.WithTimeout(c.h.base, c.h.cfg.Limits.HandleTimeout)
+	defer cancel()
+	switch f.Type {
 	case wire.TypeRecall:
 		c.handleRecall(ctx, r, meta)
 	case wire.TypeSync:
@@ -56,52 +70,6 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.
 	case wire.TypeTyping:
 		c.handleTyping(ctx, r)
 	}
-}
-
-func (c *conn) handleSend(ctx context.Context, r *request, meta handlers.RequestMeta) {
-	f := r.frame
-	m := c.h.cfg.Metrics
-	if !c.sends.Allow() {
-		m.RateLimited.Inc()
-		c.refuse(r, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
-		return
-	}
-	var clientTS int64
-	if f.ClientTimestamp != nil {
-		clientTS = *f.ClientTimestamp
-	}
-	c.client.BeginSend(f.ClientMessageID)
-	ack, err := c.h.cfg.Commands.Send.Handle(ctx, handlers.Send{
-		Meta: meta, SessionID: f.SessionID, ToUserID: f.ToUserID, MessageType: *f.MessageType,
-		Content: *f.Content, Ext: f.Ext, ClientMessageID: f.ClientMessageID, ClientTimestamp: clientTS,
-	})
-	if err != nil {
-		c.client.ForgetSend(f.ClientMessageID)
-		c.fail(r, err)
-		return
-	}
-	if !ack.Duplicate {
-		m.MessagesSent.Inc()
-	}
-	c.reply(r, wire.SendAckFrame{
-		Type: wire.TypeSendAck, ID: f.ID, ClientMessageID: f.ClientMessageID, SessionID: ack.SessionID,
-		MessageID: ack.MessageID, Seq: ack.Seq, ServerTimestamp: ack.ServerTimestamp,
-		AdjustedTimestamp: ack.AdjustedTimestamp, Duplicate: ack.Duplicate,
-	})
-	m.SendAckLatency.Observe(time.Since(r.arrived).Seconds())
-}
-
-func (c *conn) handleAck(ctx context.Context, r *request, meta handlers.RequestMeta) {
-	f := r.frame
-	res, err := c.h.cfg.Commands.Ack.Handle(ctx, handlers.Ack{Meta: meta, SessionID: f.SessionID, Seq: *f.Seq, AckType: f.AckType})
-	if err != nil {
-		c.fail(r, err)
-		return
-	}
-	// Stop redelivery to all of the user's connections here at once; other
-	// nodes learn it from the MessagesReceived event.
-	c.h.cfg.Hub.Acked(c.user.UserID, f.SessionID, res.ReceivedSeq)
-	c.ok(r)
 }
 
 func (c *conn) handleRecall(ctx context.Context, r *request, meta handlers.RequestMeta) {
@@ -203,9 +171,9 @@ func (c *conn) refuse(r *request, we *wire.Error) {
 	b, err := json.Marshal(wire.NewErrorFrame(f, we))
 	if err != nil {
 		c.logFrame(r, slog.LevelError, "websocket: cannot encode error frame", slog.Any("err", err))
-		return
+		b = nil
 	}
-	c.Enqueue(b)
+	c.answer(r, b)
 }
 
 // reply sends the answer to a frame; an answer that cannot be encoded becomes
@@ -216,5 +184,11 @@ func (c *conn) reply(r *request, frame any) {
 		c.fail(r, fmt.Errorf("encode %s answer: %w", r.frame.Type, err))
 		return
 	}
-	c.Enqueue(b)
+	c.answer(r, b)
+}
+
+// answer puts a frame's answer (nil: none) in its place in the line of
+// answers; it goes out once every earlier frame's has.
+func (c *conn) answer(r *request, b []byte) {
+	c.answers.fill(r.slot, b, func(f []byte) { c.Enqueue(f) })
 }

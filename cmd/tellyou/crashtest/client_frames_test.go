@@ -150,7 +150,7 @@ func (c *chatClient) handle(f serverFrame, inflight map[string]outgoing) error {
 		}
 		c.stats.sendErrors[f.Code]++
 		switch f.Code {
-		case "unavailable", "internal", "conflict", "rate_limited":
+		case "unavailable", "internal", "conflict", "rate_limited", "overloaded":
 			// Retried with the same clientMessageId, as a client would.
 			c.queue = append(c.queue, o)
 			return nil
