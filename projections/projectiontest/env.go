@@ -39,7 +39,12 @@ type Env struct {
 func New(tb testing.TB) *Env {
 	tb.Helper()
 	ctx := context.Background()
-	pool := pgtest.NewPool(tb)
+	// Room for what a running server and a rebuild hold at once: a rebuild
+	// switch of each projection holds a connection and locks its
+	// checkpoint, a live runner's batch of each holds one while it waits for
+	// that lock, and the switch still reads the log. (A server and `tellyou
+	// rebuild` are two processes with a pool each.)
+	pool := pgtest.NewPoolOf(tb, 12)
 	if err := pgstore.Migrate(ctx, pool); err != nil {
 		tb.Fatalf("migrate event store: %v", err)
 	}
