@@ -26,6 +26,7 @@ import (
 type Admission struct {
 	maxInFlight int64
 	maxDelay    time.Duration
+	minRetry    time.Duration
 	now         func() time.Time
 
 	inFlight atomic.Int64
@@ -43,14 +44,17 @@ type AdmissionConfig struct {
 	// is refused (default 500 ms): an admitted command is answered within
 	// about this plus one append.
 	MaxQueueDelay time.Duration
+	// MinRetryAfter is the shortest retry hint (default 50 ms); the hint is
+	// otherwise twice the recent queue delay, at most 5 s.
+	MinRetryAfter time.Duration
 }
 
 // Admission defaults.
 const (
 	DefaultMaxInFlight   = 4096
 	DefaultMaxQueueDelay = 500 * time.Millisecond
-	// minRetryAfter and maxRetryAfter bound the retry hint.
-	minRetryAfter = 50 * time.Millisecond
+	DefaultMinRetryAfter = 50 * time.Millisecond
+	// maxRetryAfter bounds the retry hint.
 	maxRetryAfter = 5 * time.Second
 )
 
@@ -61,7 +65,11 @@ func newAdmission(cfg AdmissionConfig, now func() time.Time) *Admission {
 	if cfg.MaxQueueDelay <= 0 {
 		cfg.MaxQueueDelay = DefaultMaxQueueDelay
 	}
-	return &Admission{maxInFlight: int64(cfg.MaxInFlight), maxDelay: cfg.MaxQueueDelay, now: now}
+	if cfg.MinRetryAfter <= 0 {
+		cfg.MinRetryAfter = DefaultMinRetryAfter
+	}
+	return &Admission{maxInFlight: int64(cfg.MaxInFlight), maxDelay: cfg.MaxQueueDelay,
+		minRetry: min(cfg.MinRetryAfter, maxRetryAfter), now: now}
 }
 
 // OverloadError refuses a command the node did not take on: nothing was
@@ -153,7 +161,7 @@ func (a *Admission) admit(queued time.Time, g *Gate) error {
 	waited := now.Sub(queued)
 	a.observe(waited)
 	if wait := g.closedFor(queued); wait > 0 {
-		return &OverloadError{RetryAfter: max(wait-waited, minRetryAfter), Reason: "an earlier command of this connection was refused"}
+		return &OverloadError{RetryAfter: max(wait-waited, a.minRetry), Reason: "an earlier command of this connection was refused"}
 	}
 	if waited > a.maxDelay {
 		retry := a.retryAfter()
@@ -175,9 +183,9 @@ func (a *Admission) observe(d time.Duration) {
 }
 
 // retryAfter is the retry hint: twice the recent queue delay, within
-// [minRetryAfter, maxRetryAfter]. The work queued now should be done by then.
+// [MinRetryAfter, maxRetryAfter]. The work queued now should be done by then.
 func (a *Admission) retryAfter() time.Duration {
-	return min(max(2*time.Duration(a.delay.Load()), minRetryAfter), maxRetryAfter)
+	return min(max(2*time.Duration(a.delay.Load()), a.minRetry), maxRetryAfter)
 }
 
 // InFlight returns the commands started and not yet answered.

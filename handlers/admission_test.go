@@ -87,8 +87,10 @@ func TestRefusalClosesTheGateForLaterCommands(t *testing.T) {
 	t.Parallel()
 	e := newEngine(t)
 	first := e.sendTo(t, "ann", "bob", "before", "c0")
+	// A retry hint long enough that the gate is still closed for send 3
+	// however slowly the test runs.
 	cmds, err := handlers.NewCommands(handlers.Config{Store: e.store, History: e.rm, Policy: e.policy,
-		Admission: handlers.AdmissionConfig{MaxInFlight: 1}})
+		Admission: handlers.AdmissionConfig{MaxInFlight: 1, MinRetryAfter: 3 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
