@@ -59,6 +59,14 @@ func Encode(e Envelope) (EventData, error) {
 // schema versions newer than this build, and payloads that are not valid JSON
 // objects of the event's type.
 func Decode(r RecordedEvent) (Envelope, error) {
+	if env, ok := decodeCanonical(r); ok {
+		return env, nil
+	}
+	return decodeJSON(r)
+}
+
+// decodeJSON is Decode through encoding/json, for any form of the event.
+func decodeJSON(r RecordedEvent) (Envelope, error) {
 	var meta Metadata
 	if err := json.Unmarshal(r.Metadata, &meta); err != nil {
 		return Envelope{}, fmt.Errorf("decode metadata of %s@%d: %w", r.StreamID, r.Version, err)

@@ -26,13 +26,3 @@ func RebuildAllSized(ctx context.Context, store events.Store, pool *pgxpool.Pool
 	}
 	return out, errors.Join(errs...)
 }
-
-// DecodeForLoad is the decoder of a bulk load's feed.
-var DecodeForLoad = decodeForLoad
-
-// DecodesDirectly reports whether the bulk load's decoder reads ev without
-// events.Decode.
-func DecodesDirectly(ev events.RecordedEvent) bool {
-	_, ok := decodeCanonical(ev)
-	return ok
-}

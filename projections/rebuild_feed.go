@@ -144,7 +144,7 @@ func (f *logFeed) decode(evs []events.RecordedEvent) *feedBatch {
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
 				if f.handles(evs[i].Type) {
-					b.envs[i], b.errs[i] = decodeForLoad(evs[i])
+					b.envs[i], b.errs[i] = events.Decode(evs[i])
 				}
 			}
 		})

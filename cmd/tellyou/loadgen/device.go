@@ -156,6 +156,13 @@ func (d *device) handle(ctx context.Context, f serverFrame) {
 		}
 		if f.Type == "error" {
 			d.rec.fail(map[string]string{"a": "ack:", "y": "sync:"}[kind] + f.Code)
+			if kind == "a" && f.Code == "overloaded" {
+				// Not taken: the next round of acks sends them again
+				// (acks are cumulative, so the latest one does).
+				d.mu.Lock()
+				clear(d.acked)
+				d.mu.Unlock()
+			}
 		}
 	case "ok":
 		if kind == "a" {

@@ -1,40 +1,32 @@
-package projections
+package events
 
 import (
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/tellyou/tellyou/events"
 )
 
-// decodeForLoad decodes an event for a bulk load: it gives what
-// events.Decode gives, error included. Decoding JSON through reflection is
-// most of a bulk load's own work, so the events a log holds most of
-// (MessageSent without ext, MessagesReceived, MessagesRead) are read
-// directly when they are exactly in the form events.Encode writes: keys in
-// the order of the struct, no white space, strings without escapes and in
-// valid UTF-8, integers. The values read that way are the ones
-// encoding/json would decode. Anything else, and every event that fails,
-// goes through events.Decode, which is the definition of what decodes.
-func decodeForLoad(ev events.RecordedEvent) (events.Envelope, error) {
-	if env, ok := decodeCanonical(ev); ok {
-		return env, nil
-	}
-	return events.Decode(ev)
-}
+// Most of the log is MessageSent (without ext), MessagesReceived and
+// MessagesRead, and decoding JSON through reflection is most of the cost of
+// reading the log. Decode therefore reads those directly when they are
+// exactly in the form Encode writes: keys in the order of the struct, no
+// white space, strings without escapes and in valid UTF-8, integers. The
+// values read that way are the ones encoding/json would decode (a fuzz test
+// holds the two to it). Anything else goes through encoding/json, which is
+// the definition of what decodes.
 
-// decodeCanonical reads an event in the form events.Encode writes, or
+// decodeCanonical reads an event in the form Encode writes, or
 // reports false.
-func decodeCanonical(ev events.RecordedEvent) (events.Envelope, bool) {
-	var env events.Envelope
+func decodeCanonical(ev RecordedEvent) (Envelope, bool) {
+	var env Envelope
 	m := canonical{b: ev.Metadata}
 	var id []byte
 	ok := m.key(`{"eventId":`) && m.raw(&id) && m.key(`,"correlationId":`) && m.str(&env.Meta.CorrelationID) &&
 		m.key(`,"causationId":`) && m.str(&env.Meta.CausationID) && m.key(`,"actor":`) && m.str(&env.Meta.Actor) &&
 		m.key(`,"occurredAt":`) && m.int(&env.Meta.OccurredAt) && m.key(`,"schemaVersion":`) && m.num(&env.Meta.SchemaVersion) &&
 		m.end()
-	if !ok || env.Meta.SchemaVersion < 1 || env.Meta.SchemaVersion > events.SchemaVersion {
+	if !ok || env.Meta.SchemaVersion < 1 || env.Meta.SchemaVersion > SchemaVersion {
 		return env, false
 	}
 	var err error
@@ -43,8 +35,8 @@ func decodeCanonical(ev events.RecordedEvent) (events.Envelope, bool) {
 	}
 	d := canonical{b: ev.Data}
 	switch ev.Type {
-	case events.TypeMessageSent:
-		var e events.MessageSent
+	case TypeMessageSent:
+		var e MessageSent
 		ok = d.key(`{"sessionId":`) && d.str(&e.SessionID) && d.key(`,"messageId":`) && d.str(&e.MessageID) &&
 			d.key(`,"seq":`) && d.int(&e.Seq) && d.key(`,"senderId":`) && d.str(&e.SenderID) &&
 			d.key(`,"messageType":`) && d.num(&e.MessageType) && d.key(`,"content":`) && d.str(&e.Content) &&
@@ -52,13 +44,13 @@ func decodeCanonical(ev events.RecordedEvent) (events.Envelope, bool) {
 			d.key(`,"clientTimestamp":`) && d.int(&e.ClientTimestamp) && d.key(`,"serverTimestamp":`) && d.int(&e.ServerTimestamp) &&
 			d.key(`,"adjustedTimestamp":`) && d.int(&e.AdjustedTimestamp) && d.end()
 		env.Payload = e
-	case events.TypeMessagesReceived:
-		var e events.MessagesReceived
+	case TypeMessagesReceived:
+		var e MessagesReceived
 		ok = d.key(`{"sessionId":`) && d.str(&e.SessionID) && d.key(`,"userId":`) && d.str(&e.UserID) &&
 			d.key(`,"upToSeq":`) && d.int(&e.UpToSeq) && d.end()
 		env.Payload = e
-	case events.TypeMessagesRead:
-		var e events.MessagesRead
+	case TypeMessagesRead:
+		var e MessagesRead
 		ok = d.key(`{"sessionId":`) && d.str(&e.SessionID) && d.key(`,"userId":`) && d.str(&e.UserID) &&
 			d.key(`,"upToSeq":`) && d.int(&e.UpToSeq) && d.end()
 		env.Payload = e
