@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
+	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/projections"
 	"github.com/tellyou/tellyou/readmodels"
 )
@@ -62,8 +63,8 @@ func dumpHistory(t *testing.T, e *handlerstest.Engine) string {
 func TestLargeContentIsStoredCompressedAndReadBackExactly(t *testing.T) {
 	t.Parallel()
 	e := handlerstest.New(t, handlerstest.Options{})
-	as := func(user string) handlers.RequestMeta { return handlers.RequestMeta{Actor: user} }
-	group, err := e.Commands.CreateGroup.Handle(ctx, handlers.CreateGroup{Meta: as("alice"), Title: "docs",
+	as := func(user string) command.RequestMeta { return command.RequestMeta{Actor: user} }
+	group, err := e.Commands.CreateGroup.Handle(ctx, command.CreateGroup{Meta: as("alice"), Title: "docs",
 		Members: []string{"bob", "carol"}})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestLargeContentIsStoredCompressedAndReadBackExactly(t *testing.T) {
 	var order []string
 	send := func(from, content string) string {
 		t.Helper()
-		ack, err := e.Commands.Send.Handle(ctx, handlers.Send{Meta: as(from), SessionID: group.ID, MessageType: 1,
+		ack, err := e.Commands.Send.Handle(ctx, command.Send{Meta: as(from), SessionID: group.ID, MessageType: 1,
 			Content: content, ClientMessageID: fmt.Sprintf("c%d", len(order)), ClientTimestamp: e.Clock.Now().UnixMilli()})
 		if err != nil {
 			t.Fatalf("send %d bytes: %v", len(content), err)
@@ -92,7 +93,7 @@ func TestLargeContentIsStoredCompressedAndReadBackExactly(t *testing.T) {
 	justOver := send("bob", strings.Repeat("x", at)+"é")
 	big := send("bob", large)
 	recalled := send("alice", strings.Repeat("to be recalled ", 200))
-	if err := e.Commands.Recall.Handle(ctx, handlers.Recall{Meta: as("alice"), SessionID: group.ID, MessageID: recalled}); err != nil {
+	if err := e.Commands.Recall.Handle(ctx, command.Recall{Meta: as("alice"), SessionID: group.ID, MessageID: recalled}); err != nil {
 		t.Fatal(err)
 	}
 	delete(sent, recalled)
@@ -140,7 +141,7 @@ func TestLargeContentIsStoredCompressedAndReadBackExactly(t *testing.T) {
 		// History, paging forward in pages of 2 and back from the end.
 		n := 0
 		for after := int64(0); ; {
-			page, err := e.Queries.Messages(ctx, handlers.MessagesQuery{Meta: as("carol"), SessionID: group.ID,
+			page, err := e.Queries.Messages(ctx, query.MessagesQuery{Meta: as("carol"), SessionID: group.ID,
 				Page: readmodels.PageQuery{AfterSeq: after, Limit: 2}})
 			if err != nil {
 				t.Fatalf("%s: page after %d: %v", when, after, err)

@@ -2,9 +2,10 @@ package readmodels_test
 
 import (
 	"encoding/json"
-	"github.com/google/uuid"
 	"slices"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/readmodels"

@@ -9,7 +9,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/tellyou/tellyou/handlers/wire"
+	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
 
 func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {

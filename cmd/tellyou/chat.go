@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tellyou/tellyou/cmd/tellyou/chatclient"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // chatTokenTTL is how long a token minted by `chat --user` is valid.

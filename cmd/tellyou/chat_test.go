@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 func TestChatRefusesMissingOrConflictingIdentityAndBadFlags(t *testing.T) {

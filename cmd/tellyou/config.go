@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/feedbus"
-	"github.com/tellyou/tellyou/handlers/ws"
+	"github.com/tellyou/tellyou/handlers/transport/ws"
 )
 
 // config is the server's configuration, read from TELLYOU_* environment
@@ -58,7 +58,7 @@ type config struct {
 	FastPath bool
 	// MaxInFlight and MaxQueueDelay bound the commands the node takes on
 	// (TELLYOU_MAX_IN_FLIGHT, default 4096; TELLYOU_MAX_QUEUE_DELAY, default
-	// 500ms); past them commands are refused overloaded (handlers.Admission).
+	// 500ms); past them commands are refused overloaded (command.Admission).
 	MaxInFlight   int
 	MaxQueueDelay time.Duration
 	// FaultKillAfterCommit is the crash tests' fault point (see faults.go);
@@ -99,8 +99,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		FrameBurst:        200,
 		MaxGroupMembers:   1000,
 		FastPath:          true,
-		MaxInFlight:       handlers.DefaultMaxInFlight,
-		MaxQueueDelay:     handlers.DefaultMaxQueueDelay,
+		MaxInFlight:       command.DefaultMaxInFlight,
+		MaxQueueDelay:     command.DefaultMaxQueueDelay,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events/pgstore"
-	"github.com/tellyou/tellyou/handlers/auth"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 	"github.com/tellyou/tellyou/readmodels"
 )
 

@@ -20,7 +20,7 @@ import (
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/wire"
+	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
 
 // unreachableDatabase stands for the read models' database being out of

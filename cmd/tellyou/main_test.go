@@ -13,8 +13,8 @@ import (
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers/auth"
-	"github.com/tellyou/tellyou/handlers/wire"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
+	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
 
 func env(vars map[string]string) func(string) string {

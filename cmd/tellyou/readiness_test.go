@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tellyou/tellyou/events"
-	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 )
 
@@ -19,7 +19,7 @@ func TestReadinessFollowsTheProjections(t *testing.T) {
 	e := handlerstest.New(t, handlerstest.Options{})
 	clock := time.Now()
 	r := newReadiness(e.Store, e.Runner, time.Second, func() time.Time { return clock })
-	if _, err := e.Commands.Send.Handle(ctx, handlers.Send{Meta: handlers.RequestMeta{Actor: "ann"}, ToUserID: "bob", MessageType: 1, Content: "hi", ClientMessageID: "c1"}); err != nil {
+	if _, err := e.Commands.Send.Handle(ctx, command.Send{Meta: command.RequestMeta{Actor: "ann"}, ToUserID: "bob", MessageType: 1, Content: "hi", ClientMessageID: "c1"}); err != nil {
 		t.Fatal(err)
 	}
 	e.CaughtUp(t)

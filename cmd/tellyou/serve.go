@@ -15,14 +15,15 @@ import (
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/tail"
-	"github.com/tellyou/tellyou/handlers"
+	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/feedbus"
-	"github.com/tellyou/tellyou/handlers/gateway"
-	"github.com/tellyou/tellyou/handlers/httpapi"
 	"github.com/tellyou/tellyou/handlers/metrics"
-	"github.com/tellyou/tellyou/handlers/webclient"
-	"github.com/tellyou/tellyou/handlers/ws"
+	"github.com/tellyou/tellyou/handlers/query"
+	"github.com/tellyou/tellyou/handlers/transport/gateway"
+	"github.com/tellyou/tellyou/handlers/transport/httpapi"
+	"github.com/tellyou/tellyou/handlers/transport/webclient"
+	"github.com/tellyou/tellyou/handlers/transport/ws"
 	"github.com/tellyou/tellyou/projections"
 	"github.com/tellyou/tellyou/readmodels"
 )
@@ -100,12 +101,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	} else {
 		fastPath = withKillAfterCommit(cfg.FaultKillAfterCommit, fastPath)
 	}
-	cmds, err := handlers.NewCommands(handlers.Config{Store: store, History: rm, Policy: policy, Committed: fastPath,
-		Admission: handlers.AdmissionConfig{MaxInFlight: cfg.MaxInFlight, MaxQueueDelay: cfg.MaxQueueDelay}})
+	cmds, err := command.NewCommands(command.Config{Store: store, History: rm, Policy: policy, Committed: fastPath,
+		Admission: command.AdmissionConfig{MaxInFlight: cfg.MaxInFlight, MaxQueueDelay: cfg.MaxQueueDelay}})
 	if err != nil {
 		return err
 	}
-	queries, err := handlers.NewQueries(cmds, rm, store)
+	queries, err := query.NewQueries(cmds, rm, store)
 	if err != nil {
 		return err
 	}

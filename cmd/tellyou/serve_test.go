@@ -16,7 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // node is a `tellyou serve` running in this process on a loopback port.

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 func tokenCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, stdout, stderr io.Writer) error {

@@ -198,7 +198,7 @@ func TestScrapeConfigMatchesTheRules(t *testing.T) {
 		}
 		found = true
 		if sc.MetricsPath != "/metrics" {
-			t.Errorf("job tellyou scrapes %q, want /metrics (handlers/httpapi)", sc.MetricsPath)
+			t.Errorf("job tellyou scrapes %q, want /metrics (handlers/transport/httpapi)", sc.MetricsPath)
 		}
 		if len(sc.StaticConfigs) == 0 || len(sc.StaticConfigs[0].Targets) == 0 {
 			t.Error("job tellyou has no targets")

@@ -13,11 +13,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
-	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/metrics"
 )
 
-// Members resolves a session's current members. handlers.Queries implements it.
+// Members resolves a session's current members. query.Queries implements it.
 type Members interface {
 	Members(ctx context.Context, sessionID string) ([]string, error)
 }
@@ -262,136 +261,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
-// Committed is the fast path: it hands an append, as its appender holds it,
-// to the shard of its session and, with a bus, to the bus publisher. It
-// never blocks: an append that finds no room is left to the follower.
-func (h *Hub) Committed(c events.Committed) {
-	if len(c.Events) == 0 || len(c.Events) != len(c.Envelopes) {
-		return
-	}
-	run := fromCommitted(c)
-	h.offer(sourceFast, run)
-	if h.published != nil {
-		select {
-		case h.published <- run:
-		default:
-			h.cfg.Metrics.DeliveryEvents.WithLabelValues(sourceFast.String(), outcomeNotPublished).Add(float64(len(run.events)))
-		}
-	}
-}
-
-// Flush waits until every shard has handled what was handed to it before
-// the call (the fast path's runs among them), or ctx ends.
-func (h *Hub) Flush(ctx context.Context) error {
-	dones := make([]chan struct{}, len(h.shards))
-	for i, sh := range h.shards {
-		dones[i] = make(chan struct{})
-		select {
-		case sh.in <- item{source: sourceLog, done: dones[i]}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	for _, d := range dones {
-		select {
-		case <-d:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-// offer hands a run to its shard without blocking.
-func (h *Hub) offer(src source, run appendOf) {
-	sh := h.shardOf(run.streamID)
-	select {
-	case sh.in <- item{source: src, run: run}:
-	default:
-		h.cfg.Metrics.DeliveryEvents.WithLabelValues(src.String(), outcomeOverflow).Add(float64(len(run.events)))
-	}
-}
-
 func (h *Hub) shardOf(streamID string) *shard { return h.shards[h.shardIndex(streamID)] }
 
 func (h *Hub) shardIndex(streamID string) int {
 	return int(maphash.String(h.seed, streamID) % uint64(len(h.shards)))
-}
-
-// Register adds a connection of userID; pushes for the user's sessions go to
-// out from now on. Call Unregister when the connection ends.
-func (h *Hub) Register(userID string, out Outbox) *Client {
-	c := &Client{hub: h, userID: userID, out: out, own: make(map[string]struct{})}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	set := h.users[userID]
-	if set == nil {
-		set = make(map[*Client]struct{})
-		h.users[userID] = set
-	}
-	set[c] = struct{}{}
-	return c
-}
-
-func (h *Hub) unregister(c *Client) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	set := h.users[c.userID]
-	delete(set, c)
-	if len(set) == 0 {
-		delete(h.users, c.userID)
-	}
-}
-
-// Acked tells the hub that userID's received watermark in the session reached
-// seq (the user's own ack frame, on this node): the messages up to it are not
-// redelivered to any of the user's connections here. Other nodes learn it from
-// the MessagesReceived event.
-func (h *Hub) Acked(userID, sessionID string, seq int64) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for c := range h.users[userID] {
-		c.acked(sessionID, seq)
-	}
-}
-
-func (h *Hub) anyoneOnline() bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.users) > 0
-}
-
-// sweep redelivers due messages until ctx ends, checking a few times per
-// timeout.
-func (h *Hub) sweep(ctx context.Context) {
-	interval := min(max(h.cfg.RedeliveryTimeout/4, 10*time.Millisecond), time.Second)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			h.redeliver(now)
-		}
-	}
-}
-
-func (h *Hub) redeliver(now time.Time) {
-	h.mu.RLock()
-	clients := make([]*Client, 0, len(h.users))
-	for _, set := range h.users {
-		for c := range set {
-			clients = append(clients, c)
-		}
-	}
-	h.mu.RUnlock()
-	for _, c := range clients {
-		for _, frame := range c.due(now) {
-			if !c.out.Enqueue(frame) {
-				break
-			}
-			h.cfg.Metrics.Redeliveries.Inc()
-		}
-	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/tellyou/tellyou/handlers/wire"
+	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
 
 // typingTimeout bounds the member lookup of one typing notice.

@@ -20,8 +20,8 @@ import (
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers/auth"
 	"github.com/tellyou/tellyou/handlers/eventview"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // binary is the tellyou binary, built once by TestMain.

@@ -18,8 +18,9 @@ import (
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/command"
+	"github.com/tellyou/tellyou/handlers/query"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 	"github.com/tellyou/tellyou/projections"
 	"github.com/tellyou/tellyou/readmodels"
 )
@@ -29,8 +30,8 @@ type Engine struct {
 	Pool     *pgxpool.Pool
 	Store    *pgstore.Store
 	RM       *readmodels.Queries
-	Commands *handlers.Commands
-	Queries  *handlers.Queries
+	Commands *command.Commands
+	Queries  *query.Queries
 	Runner   *projections.Runner
 	Clock    *Clock
 	Policy   domain.Policy
@@ -58,7 +59,7 @@ type Options struct {
 	RealClock bool
 	// Admission bounds the work of the engine's Commands (default: the
 	// handlers' defaults).
-	Admission handlers.AdmissionConfig
+	Admission command.AdmissionConfig
 }
 
 // New builds an engine on a fresh database; everything stops when the test ends.
@@ -89,7 +90,7 @@ func New(t testing.TB, opts Options) *Engine {
 	}
 	e.FastPath = &FastPath{}
 	e.Commands = e.newCommands(t, now, e.FastPath.Committed, opts.Admission)
-	if e.Queries, err = handlers.NewQueries(e.Commands, e.RM, store); err != nil {
+	if e.Queries, err = query.NewQueries(e.Commands, e.RM, store); err != nil {
 		t.Fatal(err)
 	}
 	e.Runner, err = projections.NewRunner(projections.RunnerConfig{
@@ -126,14 +127,14 @@ func (f *FastPath) Committed(c events.Committed) {
 // NewNode returns another set of command handlers on the same store with its
 // own session cache, as a second server process would have; its appends go
 // to a fast path of its own, not the engine's.
-func (e *Engine) NewNode(t testing.TB, now func() time.Time) *handlers.Commands {
+func (e *Engine) NewNode(t testing.TB, now func() time.Time) *command.Commands {
 	t.Helper()
-	return e.newCommands(t, now, nil, handlers.AdmissionConfig{})
+	return e.newCommands(t, now, nil, command.AdmissionConfig{})
 }
 
-func (e *Engine) newCommands(t testing.TB, now func() time.Time, committed func(events.Committed), admission handlers.AdmissionConfig) *handlers.Commands {
+func (e *Engine) newCommands(t testing.TB, now func() time.Time, committed func(events.Committed), admission command.AdmissionConfig) *command.Commands {
 	t.Helper()
-	cmds, err := handlers.NewCommands(handlers.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now,
+	cmds, err := command.NewCommands(command.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now,
 		Committed: committed, Admission: admission})
 	if err != nil {
 		t.Fatal(err)
@@ -183,4 +184,46 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// As is the request metadata of a command made by user.
+func As(user string) command.RequestMeta { return command.RequestMeta{Actor: user} }
+
+// Send sends a text message from a user to a session and fails the test if
+// it is refused.
+func (e *Engine) Send(t testing.TB, from, sessionID, content, clientID string) command.SendAck {
+	t.Helper()
+	return e.send(t, command.Send{Meta: As(from), SessionID: sessionID, MessageType: 1, Content: content,
+		ClientMessageID: clientID})
+}
+
+// SendTo sends a text message from a user to another, in their direct
+// session, and fails the test if it is refused.
+func (e *Engine) SendTo(t testing.TB, from, to, content, clientID string) command.SendAck {
+	t.Helper()
+	return e.send(t, command.Send{Meta: As(from), ToUserID: to, MessageType: 1, Content: content, ClientMessageID: clientID})
+}
+
+func (e *Engine) send(t testing.TB, cmd command.Send) command.SendAck {
+	t.Helper()
+	now := time.Now
+	if e.Clock != nil {
+		now = e.Clock.Now
+	}
+	cmd.ClientTimestamp = now().UnixMilli()
+	ack, err := e.Commands.Send.Handle(context.Background(), cmd)
+	if err != nil {
+		t.Fatalf("%s sends %q: %v", cmd.Meta.Actor, cmd.Content, err)
+	}
+	return ack
+}
+
+// Group creates a group owned by owner with members and returns its id.
+func (e *Engine) Group(t testing.TB, owner string, members ...string) string {
+	t.Helper()
+	s, err := e.Commands.CreateGroup.Handle(context.Background(), command.CreateGroup{Meta: As(owner), Title: "team", Members: members})
+	if err != nil {
+		t.Fatalf("create group: %v", err)
+	}
+	return s.ID
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tellyou/tellyou/cmd/tellyou/chatclient"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 func TestNewRefusesBadConfiguration(t *testing.T) {

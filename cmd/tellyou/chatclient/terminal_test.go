@@ -14,7 +14,7 @@ import (
 	"github.com/tellyou/tellyou/cmd/tellyou/chatclient"
 	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 const testSecret = "chat-client-test-secret-0123456789"

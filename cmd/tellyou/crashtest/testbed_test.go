@@ -17,7 +17,7 @@ import (
 
 	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // testSecret signs every token of these tests; the server gets it as

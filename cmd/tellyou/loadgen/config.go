@@ -19,7 +19,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // Scenarios a run can play.

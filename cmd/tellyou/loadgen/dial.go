@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // sourceClients returns one HTTP client per loopback source address

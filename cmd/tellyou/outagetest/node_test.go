@@ -15,7 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
-	"github.com/tellyou/tellyou/handlers/auth"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
 )
 
 // binary is the tellyou binary the tests run, built once by TestMain.

@@ -1,0 +1,243 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tellyou/tellyou/handlers/command"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+// ReadModels is what the queries need of readmodels.
+type ReadModels interface {
+	command.MessageLookup
+	Sessions(ctx context.Context, userID string) ([]readmodels.Session, error)
+	Session(ctx context.Context, sessionID, userID string) (readmodels.Session, error)
+	Messages(ctx context.Context, sessionID string, q readmodels.PageQuery) (readmodels.MessagePage, error)
+	Inbox(ctx context.Context, userID string, limit int) ([]readmodels.Message, error)
+	Unread(ctx context.Context, userID string) (readmodels.UnreadSummary, error)
+}
+
+// Queries answers reads. Access is checked against the session's event-sourced
+// state (always current); the answers come from the read models, which trail the
+// log by the projection lag.
+type Queries struct {
+	repo  *command.SessionRepository
+	rm    ReadModels
+	store command.EventStore
+	ack   *command.AckHandler
+}
+
+// NewQueries builds the query side on top of the commands' session repository.
+func NewQueries(cmds *command.Commands, rm ReadModels, store command.EventStore) (*Queries, error) {
+	if cmds == nil || rm == nil || store == nil {
+		return nil, errors.New("new queries: nil dependency")
+	}
+	return &Queries{repo: cmds.Sessions, rm: rm, store: store, ack: cmds.Ack}, nil
+}
+
+// CheckAccess reports not_found or forbidden unless userID is a member of
+// the session.
+func (q *Queries) CheckAccess(ctx context.Context, userID, sessionID string) error {
+	_, err := q.lastSeqFor(ctx, userID, sessionID)
+	return err
+}
+
+// lastSeqFor checks that userID is a member of the session, as CheckAccess,
+// and returns the session's last seq in the log.
+func (q *Queries) lastSeqFor(ctx context.Context, userID, sessionID string) (int64, error) {
+	if _, err := domain.SessionKind(sessionID); err != nil {
+		return 0, err
+	}
+	var lastSeq int64
+	var denied error
+	err := q.repo.View(ctx, sessionID, func(s *domain.Session) {
+		lastSeq, denied = s.LastSeq, s.CheckAccess(userID)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return lastSeq, denied
+}
+
+// Sessions lists the user's sessions, latest activity first.
+func (q *Queries) Sessions(ctx context.Context, userID string) ([]readmodels.Session, error) {
+	list, err := q.rm.Sessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", userID, err)
+	}
+	return list, nil
+}
+
+// MessagesQuery pages a session's history.
+type MessagesQuery struct {
+	Meta      command.RequestMeta
+	SessionID string
+	Page      readmodels.PageQuery
+	// MarkRead also moves the user's read watermark to the last returned seq,
+	// as an offline pull does.
+	MarkRead bool
+}
+
+// readModelWait bounds how long a forward page waits for the history read
+// model to catch up with the log, and readModelPoll how often it looks.
+const (
+	readModelWait = 3 * time.Second
+	readModelPoll = 20 * time.Millisecond
+)
+
+// Messages returns a page of history to a member.
+//
+// A forward page (no BeforeSeq) holds every message the log has after
+// AfterSeq, up to the limit: the read model lags the log, and a client that
+// syncs after a reconnect must not miss a message that was appended while it
+// was away (it was pushed to no one then) just because the projection had not
+// applied it yet. So when the session's state, read from the log, knows of
+// later messages than the page holds, Messages waits for the read model, up to
+// readModelWait; past that it answers what it has, with HasMore set and
+// LastSeq the log's.
+func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
+	logLastSeq, err := q.lastSeqFor(ctx, mq.Meta.Actor, mq.SessionID)
+	if err != nil {
+		return readmodels.MessagePage{}, err
+	}
+	page, err := q.page(ctx, mq)
+	if err != nil {
+		return readmodels.MessagePage{}, err
+	}
+	if mq.Page.BeforeSeq <= 0 {
+		deadline := time.Now().Add(readModelWait)
+		for behindLog(page, mq.Page.AfterSeq, logLastSeq) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return readmodels.MessagePage{}, ctx.Err()
+			case <-time.After(readModelPoll):
+			}
+			if page, err = q.page(ctx, mq); err != nil {
+				return readmodels.MessagePage{}, err
+			}
+		}
+		if behindLog(page, mq.Page.AfterSeq, logLastSeq) {
+			page.HasMore, page.LastSeq = true, max(page.LastSeq, logLastSeq)
+		}
+	}
+	if mq.MarkRead && len(page.Messages) > 0 {
+		last := page.Messages[len(page.Messages)-1].Seq
+		if _, err := q.ack.Handle(ctx, command.Ack{Meta: mq.Meta, SessionID: mq.SessionID, Seq: last, AckType: domain.AckRead}); err != nil {
+			return readmodels.MessagePage{}, fmt.Errorf("mark %s read up to %d: %w", mq.SessionID, last, err)
+		}
+	}
+	return page, nil
+}
+
+// page reads one page from the read model.
+func (q *Queries) page(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
+	page, err := q.rm.Messages(ctx, mq.SessionID, mq.Page)
+	if errors.Is(err, readmodels.ErrNotFound) {
+		// Known to the log, not yet to the read models: nothing to page yet.
+		return readmodels.MessagePage{Messages: []readmodels.Message{}}, nil
+	}
+	if err != nil {
+		return readmodels.MessagePage{}, fmt.Errorf("page messages of %s: %w", mq.SessionID, err)
+	}
+	return page, nil
+}
+
+// behindLog reports a forward page that ends before the log's last seq
+// without saying more follow: the read model has not caught up.
+func behindLog(page readmodels.MessagePage, afterSeq, logLastSeq int64) bool {
+	if page.HasMore {
+		return false
+	}
+	last := afterSeq
+	if n := len(page.Messages); n > 0 {
+		last = page.Messages[n-1].Seq
+	}
+	return last < logLastSeq
+}
+
+// Inbox returns messages the user has not acked as received, oldest first.
+func (q *Queries) Inbox(ctx context.Context, userID string, limit int) ([]readmodels.Message, error) {
+	msgs, err := q.rm.Inbox(ctx, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("inbox of %s: %w", userID, err)
+	}
+	return msgs, nil
+}
+
+// Unread returns the user's unread counts.
+func (q *Queries) Unread(ctx context.Context, userID string) (readmodels.UnreadSummary, error) {
+	u, err := q.rm.Unread(ctx, userID)
+	if err != nil {
+		return readmodels.UnreadSummary{}, fmt.Errorf("unread counts of %s: %w", userID, err)
+	}
+	return u, nil
+}
+
+// AuditQuery reads a session's raw events.
+type AuditQuery struct {
+	// Auditor must be true: only users with the auditor role read raw events.
+	Auditor     bool
+	SessionID   string
+	FromVersion int64
+	Limit       int
+}
+
+// MaxAuditLimit bounds one audit page.
+const MaxAuditLimit = 1000
+
+// Audit returns the raw events of a session's stream in order.
+func (q *Queries) Audit(ctx context.Context, aq AuditQuery) ([]events.RecordedEvent, error) {
+	if !aq.Auditor {
+		return nil, &domain.Error{Kind: domain.KindForbidden, Reason: "only auditors read raw events"}
+	}
+	if _, err := domain.SessionKind(aq.SessionID); err != nil {
+		return nil, err
+	}
+	if aq.FromVersion < 1 {
+		aq.FromVersion = 1
+	}
+	if aq.Limit <= 0 || aq.Limit > MaxAuditLimit {
+		aq.Limit = MaxAuditLimit
+	}
+	recs, err := q.store.ReadStream(ctx, aq.SessionID, aq.FromVersion, aq.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit %s from version %d: %w", aq.SessionID, aq.FromVersion, err)
+	}
+	if len(recs) == 0 && aq.FromVersion == 1 {
+		return nil, &domain.Error{Kind: domain.KindNotFound, Reason: "no such session"}
+	}
+	return recs, nil
+}
+
+// SessionView renders a session's state as the sessions list shows it, for
+// answers that must not wait for the read models (a group just created).
+func SessionView(s *domain.Session, userID string) readmodels.Session {
+	v := readmodels.Session{
+		SessionID: s.ID,
+		Kind:      s.Kind,
+		Title:     s.Title,
+		Owner:     s.Owner,
+		Members:   s.MemberIDs(),
+		LastSeq:   s.LastSeq,
+	}
+	if m, ok := s.Members[userID]; ok {
+		v.ReceivedSeq, v.ReadSeq = m.ReceivedSeq, m.ReadSeq
+	}
+	return v
+}
+
+// Members returns a session's current members (none for a session that does
+// not exist), from the event-sourced state.
+func (q *Queries) Members(ctx context.Context, sessionID string) ([]string, error) {
+	var ids []string
+	if err := q.repo.View(ctx, sessionID, func(s *domain.Session) { ids = s.MemberIDs() }); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}

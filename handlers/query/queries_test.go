@@ -1,0 +1,137 @@
+package query_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/handlers/command"
+	"github.com/tellyou/tellyou/handlers/handlerstest"
+	"github.com/tellyou/tellyou/handlers/query"
+	"github.com/tellyou/tellyou/readmodels"
+)
+
+func TestUnreadCountsFollowTheProtocol(t *testing.T) {
+	t.Parallel()
+	e := handlerstest.New(t, handlerstest.Options{})
+	ctx := context.Background()
+	a1 := e.SendTo(t, "ann", "bob", "1", "a1")
+	sid := a1.SessionID
+	e.Send(t, "ann", sid, "2", "a2")
+	a3 := e.Send(t, "ann", sid, "3", "a3")
+	e.Send(t, "bob", sid, "bob's own", "b1") // never unread for bob
+	e.Clock.Advance(time.Second)
+	gid := e.Group(t, "cat", "bob")
+	e.Send(t, "cat", gid, "group hello", "c1")
+
+	unread := func(user string) readmodels.UnreadSummary {
+		t.Helper()
+		e.CaughtUp(t)
+		u, err := e.Queries.Unread(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	if u := unread("bob"); u.Total != 4 || u.Sessions[sid] != 3 || u.Sessions[gid] != 1 {
+		t.Fatalf("bob unread = %+v, want 3 in %s and 1 in %s", u, sid, gid)
+	}
+	if u := unread("ann"); u.Total != 1 || u.Sessions[sid] != 1 {
+		t.Fatalf("ann unread = %+v, want bob's one message", u)
+	}
+	if err := e.Commands.Recall.Handle(ctx, command.Recall{Meta: handlerstest.As("ann"), SessionID: sid, MessageID: a3.MessageID}); err != nil {
+		t.Fatal(err)
+	}
+	if u := unread("bob"); u.Sessions[sid] != 2 {
+		t.Fatalf("bob unread after a recall = %+v, want 2", u)
+	}
+	// An offline pull with markRead reads what it returned.
+	page, err := e.Queries.Messages(ctx, query.MessagesQuery{Meta: handlerstest.As("bob"), SessionID: sid, Page: readmodels.PageQuery{Limit: 1}, MarkRead: true})
+	if err != nil || len(page.Messages) != 1 || !page.HasMore || page.LastSeq != 4 {
+		t.Fatalf("pull = %+v, %v", page, err)
+	}
+	if u := unread("bob"); u.Sessions[sid] != 1 || u.Total != 2 {
+		t.Fatalf("bob unread after reading seq 1 = %+v, want 1 here, 2 in all", u)
+	}
+	inbox, err := e.Queries.Inbox(ctx, "bob", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read implies received: seq 1 left the inbox; 2, 3 (recalled) and the group message remain.
+	if len(inbox) != 3 || inbox[0].Seq != 2 || inbox[1].Seq != 3 || !inbox[1].Recalled || inbox[2].SessionID != gid {
+		t.Fatalf("bob's inbox = %+v", inbox)
+	}
+	sessions, err := e.Queries.Sessions(ctx, "bob")
+	if err != nil || len(sessions) != 2 || sessions[0].SessionID != gid {
+		t.Fatalf("bob's sessions = %+v, %v; latest activity (the group) first", sessions, err)
+	}
+}
+
+func TestAuditIsForAuditorsOnly(t *testing.T) {
+	t.Parallel()
+	e := handlerstest.New(t, handlerstest.Options{})
+	ctx := context.Background()
+	ack := e.SendTo(t, "ann", "bob", "for the record", "c1")
+	if _, err := e.Queries.Audit(ctx, query.AuditQuery{SessionID: ack.SessionID}); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("audit by a non-auditor = %v, want forbidden", err)
+	}
+	recs, err := e.Queries.Audit(ctx, query.AuditQuery{Auditor: true, SessionID: ack.SessionID})
+	if err != nil || len(recs) != 2 || recs[0].Type != "SessionCreated" || recs[1].Version != 2 {
+		t.Fatalf("audit = %+v, %v", recs, err)
+	}
+	if _, err := e.Queries.Audit(ctx, query.AuditQuery{Auditor: true, SessionID: "d:no:one"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("audit of a missing session = %v, want not_found", err)
+	}
+}
+
+// A forward page holds every message the log has, even while the history
+// projection lags: a sync after a reconnect must not miss what was sent while
+// the client was away. A transaction holding the history projection's
+// checkpoint row keeps it from applying the new messages until it ends.
+func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
+	t.Parallel()
+	e := handlerstest.New(t, handlerstest.Options{})
+	first := e.SendTo(t, "ann", "bob", "before", "c0")
+	e.CaughtUp(t)
+
+	blocker, err := e.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(context.Background(), "SELECT FROM rm_checkpoints WHERE name = 'history' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
+	}
+	type answer struct {
+		page readmodels.MessagePage
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		page, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"),
+			SessionID: first.SessionID, Page: readmodels.PageQuery{AfterSeq: first.Seq}})
+		got <- answer{page, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the page is being held back meanwhile
+	select {
+	case a := <-got:
+		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
+	default:
+	}
+	if err := blocker.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if len(a.page.Messages) != 3 || a.page.Messages[2].Content != "while away 3" || a.page.LastSeq != first.Seq+3 || a.page.HasMore {
+		t.Fatalf("page %+v, want the 3 messages sent while away", a.page)
+	}
+}

@@ -1,0 +1,71 @@
+package gateway_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tellyou/tellyou/handlers/command"
+	"github.com/tellyou/tellyou/handlers/transport/ws"
+)
+
+// TestPipelinedFramesAreAnsweredInOrder writes many sends to two sessions,
+// acks, and a sync without waiting for any answer: the answers come in the
+// order of the frames, each session's seqs follow the order of its sends,
+// and the sync, which waits for the frames before it, sees every one.
+func TestPipelinedFramesAreAnsweredInOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{ws: ws.Limits{SendRate: 1e6, SendBurst: 1e6, MaxPipelined: 8}})
+	ann := e.connect(t, "ann")
+	e.connect(t, "bob")
+	e.connect(t, "carl")
+	const n = 40
+	var ids []string
+	for i := range n {
+		to := "bob"
+		if i%3 == 0 {
+			to = "carl"
+		}
+		id := fmt.Sprint("s", i)
+		ann.write(map[string]any{"type": "send", "id": id, "toUserId": to, "messageType": 1,
+			"content": fmt.Sprint(i), "clientMessageId": "c" + id})
+		ids = append(ids, id)
+	}
+	ann.write(map[string]any{"type": "sync", "id": "sync", "sessionId": "d:ann:bob", "afterSeq": 0, "limit": 100})
+	ids = append(ids, "sync")
+
+	answers := ann.awaitCount("every answer", len(ids), func(f frame) bool { return f.ID != "" })
+	seqs := map[string]int64{}
+	for i, a := range answers {
+		if a.ID != ids[i] {
+			t.Fatalf("answer %d is to %s, want %s: answers out of the frames' order", i, a.ID, ids[i])
+		}
+		if a.Type == "messages" {
+			if len(a.Messages) != int(seqs["d:ann:bob"]) {
+				t.Fatalf("sync after the sends shows %d messages, want %d", len(a.Messages), seqs["d:ann:bob"])
+			}
+			continue
+		}
+		if a.Type != "sendAck" || a.Seq != seqs[a.SessionID]+1 {
+			t.Fatalf("answer %s, after seq %d of %s", a.raw, seqs[a.SessionID], a.SessionID)
+		}
+		seqs[a.SessionID] = a.Seq
+	}
+}
+
+// TestOverloadedSendIsRefusedWithARetryHint: a node whose commands wait past
+// their queue delay answers a send overloaded, with retryAfterMs and the
+// clientMessageId, and stores nothing.
+func TestOverloadedSendIsRefusedWithARetryHint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{admission: command.AdmissionConfig{MaxQueueDelay: time.Nanosecond}})
+	ann := e.connect(t, "ann")
+	f := ann.request(map[string]any{"type": "send", "id": "1", "toUserId": "bob", "messageType": 1, "content": "x",
+		"clientMessageId": "c1"})
+	if f.Type != "error" || f.Code != "overloaded" || f.RetryAfterMs <= 0 || f.ClientMessageID != "c1" {
+		t.Fatalf("answer %s, want overloaded with retryAfterMs and the clientMessageId", f.raw)
+	}
+	if got := e.stream(t, "d:ann:bob"); len(got) != 0 {
+		t.Fatalf("the refused send stored %d events", len(got))
+	}
+}

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/handlers/command"
+	"github.com/tellyou/tellyou/handlers/metrics"
+	"github.com/tellyou/tellyou/handlers/query"
+	"github.com/tellyou/tellyou/handlers/transport/auth"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxBodyBytes bounds a request body (64 KiB).
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultFeedKeepAlive is the interval of the feed's keep-alive comments.
+	DefaultFeedKeepAlive = 15 * time.Second
+	// DefaultFeedBatch is how many events the feed reads from the log at once.
+	DefaultFeedBatch = 500
+)
+
+// FeedLog is what the feed needs of the event log.
+type FeedLog interface {
+	Subscribe(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []events.RecordedEvent) error) error
+}
+
+var _ FeedLog = events.Store(nil)
+
+// Config holds the API's dependencies and settings.
+type Config struct {
+	// Commands and Queries serve the requests.
+	Commands *command.Commands
+	Queries  *query.Queries
+	// Store is the event log the feed subscribes to: the process's tail of
+	// the log (events/tail) or the store itself.
+	Store FeedLog
+	// Secret verifies the clients' tokens (HS256, at least
+	// auth.MinSecretBytes bytes).
+	Secret []byte
+	// Metrics receives the request counts; /metrics serves its registry.
+	Metrics *metrics.Metrics
+	// Ready answers /readyz: nil means ready, an error says why not (its text
+	// becomes the answer's reason, which anyone may read). It is called with a
+	// 5 s deadline in its context, which it should respect.
+	Ready func(ctx context.Context) error
+	// Logger receives handler failures and panics (default: discarded).
+	Logger *slog.Logger
+	// Now is the clock tokens are checked against (default time.Now).
+	Now func() time.Time
+	// MaxBodyBytes bounds request bodies; larger ones are refused with
+	// too_large (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// FeedKeepAlive is how often an idle feed sends a comment line, so that
+	// proxies and clients see the stream alive (default DefaultFeedKeepAlive).
+	FeedKeepAlive time.Duration
+	// FeedBatch is the most events the feed reads from the log and writes
+	// between two flushes (default DefaultFeedBatch).
+	FeedBatch int
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.FeedKeepAlive == 0 {
+		c.FeedKeepAlive = DefaultFeedKeepAlive
+	}
+	if c.FeedBatch == 0 {
+		c.FeedBatch = DefaultFeedBatch
+	}
+}
+
+// Validate reports missing dependencies and bad settings.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Commands == nil {
+		errs = append(errs, errors.New("nil Commands"))
+	}
+	if c.Queries == nil {
+		errs = append(errs, errors.New("nil Queries"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("nil Store"))
+	}
+	if c.Metrics == nil {
+		errs = append(errs, errors.New("nil Metrics"))
+	}
+	if c.Ready == nil {
+		errs = append(errs, errors.New("nil Ready"))
+	}
+	if len(c.Secret) < auth.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("secret shorter than %d bytes", auth.MinSecretBytes))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("negative MaxBodyBytes %d", c.MaxBodyBytes))
+	}
+	if c.FeedKeepAlive < 0 {
+		errs = append(errs, fmt.Errorf("negative FeedKeepAlive %v", c.FeedKeepAlive))
+	}
+	if c.FeedBatch < 0 {
+		errs = append(errs, fmt.Errorf("negative FeedBatch %d", c.FeedBatch))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("httpapi config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package ws
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tellyou/tellyou/handlers/command"
+	"github.com/tellyou/tellyou/handlers/transport/wire"
+)
+
+// Pipelining: a client may send its frames without waiting for their
+// answers. The reader starts each send and ack as soon as it has read it
+// (handlers' Start: queued on its session in the order read, so one
+// session's sends are decided in that order, and a connection's sends to one
+// session are appended together when they queue up), and reads on, up to
+// Limits.MaxPipelined frames started and not answered; past that it stops
+// reading the socket until the oldest is answered, which pushes back on the
+// client. A recall or sync waits for the frames started before it, so that
+// it sees what they did. Whatever order the commands finish in, the answers
+// go out in the order of the frames (answerLine).
+
+// answerLine holds a connection's answers until every earlier frame's is
+// ready, so that answers go out in the order the frames came. It is not the
+// reader's alone: pipelined frames are answered from their own goroutines.
+type answerLine struct {
+	mu    sync.Mutex
+	slots []*answerSlot
+}
+
+// answerSlot is one frame's place in the line: its answer once ready (nil
+// for a frame that gets none).
+type answerSlot struct {
+	ready bool
+	frame []byte
+}
+
+// reserve takes the next place in the line, for a frame just read.
+func (l *answerLine) reserve() *answerSlot {
+	s := &answerSlot{}
+	l.mu.Lock()
+	l.slots = append(l.slots, s)
+	l.mu.Unlock()
+	return s
+}
+
+// fill sets a frame's answer (nil: none) and sends every answer that is now
+// at the head of the line, in order, with send. A slot is filled once; later
+// fills are ignored.
+func (l *answerLine) fill(s *answerSlot, frame []byte, send func([]byte)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s.ready {
+		return
+	}
+	s.ready, s.frame = true, frame
+	n := 0
+	for n < len(l.slots) && l.slots[n].ready {
+		if f := l.slots[n].frame; f != nil {
+			send(f)
+		}
+		l.slots[n] = nil
+		n++
+	}
+	l.slots = l.slots[n:]
+	if len(l.slots) == 0 {
+		l.slots = nil
+	}
+}
+
+// startPipelined runs a pipelined frame's command on a goroutine of its own:
+// it waits for a place in the connection's window (blocking the reader when
+// the window is full), then calls start, which queues the command and
+// returns a function that waits for it and answers the frame. The frame's
+// context lasts until it is answered.
+func (c *conn) startPipelined(r *request, start func(ctx context.Context) func()) {
+	if c.window == nil {
+		c.window = make(chan struct{}, c.h.cfg.Limits.MaxPipelined)
+		c.ctx, c.cancel = context.WithCancel(c.h.base)
+	}
+	c.window <- struct{}{}
+	c.mu.Lock()
+	c.inflight++
+	c.mu.Unlock()
+	c.started.Add(1)
+	ctx, cancel := context.WithTimeout(c.ctx, c.h.cfg.Limits.HandleTimeout)
+	finish := start(ctx)
+	go func() {
+		defer c.started.Done()
+		finish()
+		c.answer(r, nil) // a frame without an answer still leaves the line
+		cancel()
+		c.logHandled(r)
+		<-c.window
+		c.mu.Lock()
+		c.inflight--
+		if c.inflight == 0 && !c.busy && c.draining {
+			c.requestCloseLocked(goingAway, true)
+		}
+		c.mu.Unlock()
+	}()
+}
+
+// waitStarted waits until every pipelined frame read so far is answered.
+// Only the reader calls it.
+func (c *conn) waitStarted() { c.started.Wait() }
+
+// gateOf is the connection's line of commands for admission (see
+// command.Gate), made at its first command.
+func (c *conn) gateOf() *command.Gate {
+	if c.gate == nil {
+		c.gate = &command.Gate{}
+	}
+	return c.gate
+}
+
+// pipelineSend starts a send; it is answered by sendAck or an error, in the
+// order of the frames.
+func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
+	f := r.frame
+	m := c.h.cfg.Metrics
+	if !c.sends.Allow() {
+		m.RateLimited.Inc()
+		c.refuse(r, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
+		return
+	}
+	var clientTS int64
+	if f.ClientTimestamp != nil {
+		clientTS = *f.ClientTimestamp
+	}
+	gate := c.gateOf()
+	c.startPipelined(r, func(ctx context.Context) func() {
+		c.client.BeginSend(f.ClientMessageID)
+		p := c.h.cfg.Commands.Send.Start(ctx, command.Send{
+			Meta: meta, SessionID: f.SessionID, ToUserID: f.ToUserID, MessageType: *f.MessageType,
+			Content: *f.Content, Ext: f.Ext, ClientMessageID: f.ClientMessageID, ClientTimestamp: clientTS,
+		}, gate)
+		return func() {
+			ack, err := p.Wait()
+			if err != nil {
+				c.client.ForgetSend(f.ClientMessageID)
+				c.fail(r, err)
+				return
+			}
+			if !ack.Duplicate {
+				m.MessagesSent.Inc()
+			}
+			c.reply(r, wire.SendAckFrame{
+				Type: wire.TypeSendAck, ID: f.ID, ClientMessageID: f.ClientMessageID, SessionID: ack.SessionID,
+				MessageID: ack.MessageID, Seq: ack.Seq, ServerTimestamp: ack.ServerTimestamp,
+				AdjustedTimestamp: ack.AdjustedTimestamp, Duplicate: ack.Duplicate,
+			})
+			m.SendAckLatency.Observe(time.Since(r.arrived).Seconds())
+		}
+	})
+}
+
+// pipelineAck starts an ack; it is answered ok (with an id) or an error, in
+// the order of the frames.
+func (c *conn) pipelineAck(r *request, meta command.RequestMeta) {
+	f := r.frame
+	gate := c.gateOf()
+	c.startPipelined(r, func(ctx context.Context) func() {
+		p := c.h.cfg.Commands.Ack.Start(ctx, command.Ack{Meta: meta, SessionID: f.SessionID, Seq: *f.Seq, AckType: f.AckType}, gate)
+		return func() {
+			res, err := p.Wait()
+			if err != nil {
+				c.fail(r, err)
+				return
+			}
+			// Stop redelivery to all of the user's connections here at
+			// once; other nodes learn it from the MessagesReceived event.
+			c.h.cfg.Hub.Acked(c.user.UserID, f.SessionID, res.ReceivedSeq)
+			c.ok(r)
+		}
+	})
+}
