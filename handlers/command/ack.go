@@ -32,7 +32,9 @@ func (h *AckHandler) Handle(ctx context.Context, cmd Ack) (AckResult, error) {
 	return h.start(ctx, cmd, nil, false).Wait()
 }
 
-// Start queues the ack and returns at once, as SendHandler.Start does.
+// Start queues the ack and returns at once, as SendHandler.Start does. Acks
+// are never refused as overloaded: they are cheap, and refusing one would
+// only cause the redeliveries it stops.
 func (h *AckHandler) Start(ctx context.Context, cmd Ack, gate *Gate) *Pending[AckResult] {
 	return h.start(ctx, cmd, gate, true)
 }
@@ -42,7 +44,7 @@ func (h *AckHandler) start(ctx context.Context, cmd Ack, gate *Gate, async bool)
 		return failed[AckResult](err)
 	}
 	var res AckResult
-	op := h.repo.start(ctx, cmd.SessionID, cmd.Meta, gate, func(s *domain.Session) ([]events.Payload, error) {
+	op := h.repo.startExempt(ctx, cmd.SessionID, cmd.Meta, gate, func(s *domain.Session) ([]events.Payload, error) {
 		evs, err := domain.DecideAck(s, domain.AckCommand{UserID: cmd.Meta.Actor, SessionID: cmd.SessionID, Seq: cmd.Seq, AckType: cmd.AckType})
 		res.Moved = len(evs) > 0
 		return evs, err

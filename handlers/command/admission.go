@@ -33,7 +33,17 @@ type Admission struct {
 	// delay is a moving average of the queue delays seen, in nanoseconds:
 	// the retry hint follows it.
 	delay atomic.Int64
+	// done counts the commands answered; rate is how many per second
+	// lately, measured at most every rateEvery (under rateMu).
+	done     atomic.Int64
+	rateMu   sync.Mutex
+	rateAt   time.Time
+	rateDone int64
+	rate     float64
 }
+
+// rateEvery is how often the rate of answered commands is measured again.
+const rateEvery = 250 * time.Millisecond
 
 // AdmissionConfig tunes Admission. Zero values take the defaults.
 type AdmissionConfig struct {
@@ -135,8 +145,13 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // enter counts a command in, or refuses it when the node has MaxInFlight
-// already or its gate is closed.
-func (a *Admission) enter(g *Gate) error {
+// already or its gate is closed. An exempt command (a receipt: refusing it
+// would only cause redeliveries) is counted and never refused.
+func (a *Admission) enter(g *Gate, exempt bool) error {
+	if exempt {
+		a.inFlight.Add(1)
+		return nil
+	}
 	now := a.now()
 	if wait := g.closedFor(now); wait > 0 {
 		return &OverloadError{RetryAfter: wait, Reason: "an earlier command of this connection was refused"}
@@ -151,15 +166,21 @@ func (a *Admission) enter(g *Gate) error {
 }
 
 // leave counts a command that entered out, once answered.
-func (a *Admission) leave() { a.inFlight.Add(-1) }
+func (a *Admission) leave() {
+	a.inFlight.Add(-1)
+	a.done.Add(1)
+}
 
 // admit decides, when a command's turn comes, whether it is still worth
 // doing: not when it waited longer than MaxQueueDelay, or its gate closed
 // after it was queued.
-func (a *Admission) admit(queued time.Time, g *Gate) error {
+func (a *Admission) admit(queued time.Time, g *Gate, exempt bool) error {
 	now := a.now()
 	waited := now.Sub(queued)
 	a.observe(waited)
+	if exempt {
+		return nil
+	}
 	if wait := g.closedFor(queued); wait > 0 {
 		return &OverloadError{RetryAfter: max(wait-waited, a.minRetry), Reason: "an earlier command of this connection was refused"}
 	}
@@ -182,10 +203,33 @@ func (a *Admission) observe(d time.Duration) {
 	}
 }
 
-// retryAfter is the retry hint: twice the recent queue delay, within
-// [MinRetryAfter, maxRetryAfter]. The work queued now should be done by then.
+// retryAfter is the retry hint: the longer of twice the recent queue delay
+// and the time the node takes to answer the commands it has in flight at its
+// recent rate, within [MinRetryAfter, maxRetryAfter]. The work taken on now
+// should be done by then, so that a client that waits this long finds room
+// instead of adding to a storm of refusals.
 func (a *Admission) retryAfter() time.Duration {
-	return min(max(2*time.Duration(a.delay.Load()), a.minRetry), maxRetryAfter)
+	hint := 2 * time.Duration(a.delay.Load())
+	if rate := a.answerRate(); rate > 0 {
+		hint = max(hint, time.Duration(float64(a.inFlight.Load())/rate*float64(time.Second)))
+	}
+	return min(max(hint, a.minRetry), maxRetryAfter)
+}
+
+// answerRate returns the commands answered per second lately (0 before it
+// is known).
+func (a *Admission) answerRate() float64 {
+	a.rateMu.Lock()
+	defer a.rateMu.Unlock()
+	now := a.now()
+	if elapsed := now.Sub(a.rateAt); elapsed >= rateEvery {
+		done := a.done.Load()
+		if !a.rateAt.IsZero() {
+			a.rate = float64(done-a.rateDone) / elapsed.Seconds()
+		}
+		a.rateAt, a.rateDone = now, done
+	}
+	return a.rate
 }
 
 // InFlight returns the commands started and not yet answered.

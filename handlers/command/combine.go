@@ -51,6 +51,8 @@ type pendingUpdate struct {
 	// command was queued: see Admission.
 	gate   *Gate
 	queued time.Time
+	// exempt marks a receipt, which admission never refuses.
+	exempt bool
 
 	done     bool
 	err      error
@@ -139,7 +141,7 @@ func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string
 			op.finish(err)
 			continue
 		}
-		if err := r.admission.admit(op.queued, op.gate); err != nil {
+		if err := r.admission.admit(op.queued, op.gate, op.exempt); err != nil {
 			op.finish(err)
 			continue
 		}

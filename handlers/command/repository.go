@@ -153,6 +153,12 @@ func (r *SessionRepository) update(ctx context.Context, sessionID string, meta R
 	return op.wait()
 }
 
+// startExempt is start for a command admission never refuses (a receipt).
+func (r *SessionRepository) startExempt(ctx context.Context, sessionID string, meta RequestMeta, gate *Gate,
+	decide decideFunc, after func(*domain.Session), async bool) *pendingUpdate {
+	return r.begin(ctx, sessionID, meta, gate, decide, after, async, true)
+}
+
 // start queues a command on its session and returns it; with async it is
 // decided and appended on a goroutine of its own, otherwise on the caller's
 // before start returns. Commands started one after the other on one session
@@ -160,9 +166,14 @@ func (r *SessionRepository) update(ctx context.Context, sessionID string, meta R
 // admit (see Admission) is answered at once with an *OverloadError.
 func (r *SessionRepository) start(ctx context.Context, sessionID string, meta RequestMeta, gate *Gate,
 	decide decideFunc, after func(*domain.Session), async bool) *pendingUpdate {
+	return r.begin(ctx, sessionID, meta, gate, decide, after, async, false)
+}
+
+func (r *SessionRepository) begin(ctx context.Context, sessionID string, meta RequestMeta, gate *Gate,
+	decide decideFunc, after func(*domain.Session), async, exempt bool) *pendingUpdate {
 	op := &pendingUpdate{ctx: ctx, sessionID: sessionID, meta: meta, decide: decide, after: after, gate: gate,
-		queued: time.Now(), finished: make(chan struct{})}
-	if err := r.admission.enter(gate); err != nil {
+		queued: time.Now(), finished: make(chan struct{}), exempt: exempt}
+	if err := r.admission.enter(gate, exempt); err != nil {
 		op.finish(err)
 		return op
 	}
@@ -201,7 +212,7 @@ func (r *SessionRepository) updateLocked(op *pendingUpdate) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := r.admission.admit(op.queued, op.gate); err != nil {
+	if err := r.admission.admit(op.queued, op.gate, op.exempt); err != nil {
 		return err
 	}
 	entry := r.cached(sessionID)
