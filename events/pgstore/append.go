@@ -76,40 +76,6 @@ type appendSpec struct {
 	evs      []events.EventData
 }
 
-// The version steps ($1 stream, $2 event count, $3 expected version) return
-// the stream's new version, or no row when the stream is not at the expected
-// version. Waiting for the stream's row lock is what orders concurrent
-// appends to one stream.
-const (
-	sqlCreateStream = `
-		INSERT INTO tellyou_streams (stream_id, version) VALUES ($1, $2)
-		ON CONFLICT (stream_id) DO NOTHING
-		RETURNING version`
-
-	sqlAdvanceStream = `
-		UPDATE tellyou_streams SET version = version + $2
-		WHERE stream_id = $1 AND version = $3
-		RETURNING version`
-
-	sqlAdvanceAnyStream = `
-		INSERT INTO tellyou_streams AS s (stream_id, version) VALUES ($1, $2)
-		ON CONFLICT (stream_id) DO UPDATE SET version = s.version + EXCLUDED.version
-		RETURNING version`
-)
-
-// versionStep returns the statement that checks and advances a stream's
-// version for an append of count events (see the sqlCreateStream family).
-func versionStep(streamID string, expected events.ExpectedVersion, count int64) (string, []any) {
-	switch expected {
-	case events.NoStream:
-		return sqlCreateStream, []any{streamID, count}
-	case events.AnyVersion:
-		return sqlAdvanceAnyStream, []any{streamID, count}
-	default:
-		return sqlAdvanceStream, []any{streamID, count, int64(expected)}
-	}
-}
-
 func isUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint

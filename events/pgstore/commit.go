@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,25 +19,25 @@ const maxTxEvents = events.MaxAppendEvents * 4
 // that cannot roll back in time is closed instead of going back to the pool.
 const rollbackTimeout = 5 * time.Second
 
-// commitAppends makes every append of specs in one transaction of two round
-// trips, and returns each append's result or errVersionCheck, and an error
+// commitAppends makes every append of specs in one transaction of one round
+// trip, and returns each append's result or errVersionCheck, and an error
 // that failed the transaction as a whole (nothing was stored, or, for an
 // error of the commit itself, the outcome is unknown).
 //
-// The first round trip begins the transaction and runs the version steps of
-// all appends, pipelined: each locks its stream's row, so appends to one
-// stream wait for each other here, and only here. A failed version check
-// changes nothing and fails that append alone.
-//
-// The second round trip takes the next positions from tellyou_log_head and
-// inserts the events of every append that passed, in one statement, and
-// commits, pipelined. The log head's row lock is held from that statement to
-// the end of the commit, so transactions that append commit one at a time in
-// the order of their positions: when a reader sees an event, every event at a
-// lower position is already committed and visible (a transaction becomes
-// visible before it releases its locks). The lock is taken after the stream
-// rows, by every appender in the same order, and never held across a round
-// trip to this process: a slow or lost client cannot hold the log.
+// BEGIN, one call of tellyou_append (migrations/003_append_function.sql) and
+// COMMIT travel pipelined. The function runs the version step of each
+// append, which locks its stream's row, so appends to one stream wait for
+// each other there, and only there; a failed version check changes nothing
+// and fails that append alone. It then takes the next positions from
+// tellyou_log_head and inserts the events of every append that passed. The
+// log head's row lock is held from there to the end of the commit, so
+// transactions that append commit one at a time in the order of their
+// positions: when a reader sees an event, every event at a lower position is
+// already committed and visible (a transaction becomes visible before it
+// releases its locks). Every lock is taken in the same order by every
+// appender (stream rows sorted by the caller, then the head), and none is
+// held while the database waits for this process: a slow or lost client, or
+// one whose goroutines wait for a CPU, cannot hold the log.
 func (s *Store) commitAppends(ctx context.Context, specs []appendSpec) ([]events.AppendResult, []error, error) {
 	total := 0
 	for _, sp := range specs {
@@ -47,6 +46,7 @@ func (s *Store) commitAppends(ctx context.Context, specs []appendSpec) ([]events
 	if total > maxTxEvents {
 		return nil, nil, fmt.Errorf("%d events do not fit in one transaction (max %d)", total, maxTxEvents)
 	}
+	args := newAppendArgs(specs, total)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("acquire connection: %w", err)
@@ -59,89 +59,48 @@ func (s *Store) commitAppends(ctx context.Context, specs []appendSpec) ([]events
 		}
 	}()
 
-	lastVersions, errs, err := advanceVersions(ctx, conn, specs)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows := newEventRows(total)
-	for i, sp := range specs {
-		if errs[i] == nil {
-			rows.add(sp.streamID, lastVersions[i]-int64(len(sp.evs))+1, sp.evs)
-		}
-	}
-	results := make([]events.AppendResult, len(specs))
-	if rows.len() == 0 {
-		return results, errs, nil // the deferred rollback ends the transaction
-	}
-
 	b := &pgx.Batch{}
-	b.Queue(sqlInsertEvents, rows.args()...)
+	b.Queue("BEGIN")
+	b.Queue(sqlAppend, args.values()...)
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
-	var base, inserted int64
-	insertErr := br.QueryRow().Scan(&base, &inserted)
+	_, beginErr := br.Exec()
+	var versions []pgtype.Int8
+	var base pgtype.Int8
+	appendErr := br.QueryRow().Scan(&versions, &base)
 	_, commitErr := br.Exec()
 	closeErr := br.Close()
 	switch {
-	case insertErr != nil:
-		return nil, nil, fmt.Errorf("insert events: %w", insertErr)
+	case beginErr != nil:
+		return nil, nil, fmt.Errorf("begin: %w", beginErr)
+	case appendErr != nil:
+		return nil, nil, fmt.Errorf("append events: %w", appendErr)
 	case commitErr != nil:
 		return nil, nil, fmt.Errorf("commit: %w", commitErr)
 	case closeErr != nil:
 		return nil, nil, fmt.Errorf("commit: %w", closeErr)
-	case inserted != int64(rows.len()):
-		return nil, nil, fmt.Errorf("inserted %d of %d events", inserted, rows.len())
+	case len(versions) != len(specs):
+		return nil, nil, fmt.Errorf("append answered %d versions for %d appends", len(versions), len(specs))
 	}
 	committed = true
 
-	next := base
+	results := make([]events.AppendResult, len(specs))
+	errs := make([]error, len(specs))
+	next := base.Int64
 	for i, sp := range specs {
-		if errs[i] != nil {
+		if !versions[i].Valid {
+			errs[i] = errVersionCheck
 			continue
 		}
 		count := int64(len(sp.evs))
 		next += count
 		results[i] = events.AppendResult{
-			FirstVersion: lastVersions[i] - count + 1,
-			LastVersion:  lastVersions[i],
+			FirstVersion: versions[i].Int64 - count + 1,
+			LastVersion:  versions[i].Int64,
 			Position:     events.Position(next),
 		}
 	}
 	return results, errs, nil
-}
-
-// advanceVersions begins the transaction on conn and runs the version step of
-// every append, in one round trip. It returns each append's new stream
-// version, or errVersionCheck for those whose check failed.
-func advanceVersions(ctx context.Context, conn *pgxpool.Conn, specs []appendSpec) ([]int64, []error, error) {
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	for _, sp := range specs {
-		sql, args := versionStep(sp.streamID, sp.expected, int64(len(sp.evs)))
-		b.Queue(sql, args...)
-	}
-	br := conn.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, nil, fmt.Errorf("begin: %w", err)
-	}
-	versions := make([]int64, len(specs))
-	errs := make([]error, len(specs))
-	for i := range specs {
-		err := br.QueryRow().Scan(&versions[i])
-		if errors.Is(err, pgx.ErrNoRows) {
-			errs[i] = errVersionCheck
-			continue
-		}
-		if err != nil {
-			br.Close()
-			return nil, nil, fmt.Errorf("advance stream version of %s: %w", specs[i].streamID, err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return nil, nil, fmt.Errorf("advance stream versions: %w", err)
-	}
-	return versions, errs, nil
 }
 
 // rollback ends a transaction left open on conn; a connection that cannot
@@ -157,54 +116,43 @@ func rollback(conn *pgxpool.Conn) {
 	}
 }
 
-// sqlInsertEvents inserts the events ($2..$7, one array element per event,
-// in order) at the positions after the log head, which it advances by their
-// number ($1), and returns the head before them and how many it inserted.
-const sqlInsertEvents = `
-	WITH head AS (
-		UPDATE tellyou_log_head SET position = position + $1
-		RETURNING position - $1 AS base
-	),
-	inserted AS (
-		INSERT INTO tellyou_events (position, stream_id, version, event_id, type, data, metadata)
-		SELECT head.base + e.n, e.stream_id, e.version, e.id, e.type, e.data::json, e.metadata::json
-		FROM head, unnest($2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[])
-			WITH ORDINALITY AS e(stream_id, version, id, type, data, metadata, n)
-		RETURNING 1
-	)
-	SELECT base, (SELECT count(*) FROM inserted) FROM head`
+// sqlAppend calls tellyou_append with appendArgs' arrays.
+const sqlAppend = `SELECT versions, base FROM tellyou_append($1, $2, $3, $4, $5, $6, $7, $8)`
 
-// eventRows holds sqlInsertEvents' arrays.
-type eventRows struct {
-	streams  []string
-	versions []int64
-	ids      []pgtype.UUID
-	types    []string
-	data     []string
-	metadata []string
+// appendArgs holds tellyou_append's arrays: one element per append (a*),
+// one per event (e*).
+type appendArgs struct {
+	aStreams  []string
+	aExpected []int64
+	aCounts   []int64
+	eAppend   []int32
+	eIDs      []pgtype.UUID
+	eTypes    []string
+	eData     []string
+	eMetadata []string
 }
 
-func newEventRows(n int) *eventRows {
-	return &eventRows{
-		streams: make([]string, 0, n), versions: make([]int64, 0, n), ids: make([]pgtype.UUID, 0, n),
-		types: make([]string, 0, n), data: make([]string, 0, n), metadata: make([]string, 0, n),
+func newAppendArgs(specs []appendSpec, total int) *appendArgs {
+	a := &appendArgs{
+		aStreams: make([]string, 0, len(specs)), aExpected: make([]int64, 0, len(specs)), aCounts: make([]int64, 0, len(specs)),
+		eAppend: make([]int32, 0, total), eIDs: make([]pgtype.UUID, 0, total), eTypes: make([]string, 0, total),
+		eData: make([]string, 0, total), eMetadata: make([]string, 0, total),
 	}
-}
-
-// add appends the rows of evs, stored in streamID from firstVersion.
-func (r *eventRows) add(streamID string, firstVersion int64, evs []events.EventData) {
-	for i, e := range evs {
-		r.streams = append(r.streams, streamID)
-		r.versions = append(r.versions, firstVersion+int64(i))
-		r.ids = append(r.ids, pgtype.UUID{Bytes: e.EventID, Valid: true})
-		r.types = append(r.types, e.Type)
-		r.data = append(r.data, string(e.Data))
-		r.metadata = append(r.metadata, string(e.Metadata))
+	for i, sp := range specs {
+		a.aStreams = append(a.aStreams, sp.streamID)
+		a.aExpected = append(a.aExpected, int64(sp.expected))
+		a.aCounts = append(a.aCounts, int64(len(sp.evs)))
+		for _, e := range sp.evs {
+			a.eAppend = append(a.eAppend, int32(i+1))
+			a.eIDs = append(a.eIDs, pgtype.UUID{Bytes: e.EventID, Valid: true})
+			a.eTypes = append(a.eTypes, e.Type)
+			a.eData = append(a.eData, string(e.Data))
+			a.eMetadata = append(a.eMetadata, string(e.Metadata))
+		}
 	}
+	return a
 }
 
-func (r *eventRows) len() int { return len(r.ids) }
-
-func (r *eventRows) args() []any {
-	return []any{int64(len(r.ids)), r.streams, r.versions, r.ids, r.types, r.data, r.metadata}
+func (a *appendArgs) values() []any {
+	return []any{a.aStreams, a.aExpected, a.aCounts, a.eAppend, a.eIDs, a.eTypes, a.eData, a.eMetadata}
 }

@@ -10,15 +10,18 @@
 //
 // # Appends
 //
-// An append is one transaction of two round trips (commit.go). The first
-// begins it and checks the expected version on the stream's row and advances
-// it (NoStream inserts the row, an expected version updates it only if it
-// still holds that version, AnyVersion upserts it); the row lock this takes
-// serialises appends to the same stream and to no other. The second takes the
-// next positions from the one row of tellyou_log_head, inserts all the events
-// from arrays and commits, pipelined. A failed version check inserts nothing
-// and Append reports an *events.VersionConflictError. Concurrent appends
-// share these transactions (group commit, groupcommit.go).
+// An append is one transaction of one round trip (commit.go): BEGIN, a call
+// of the tellyou_append function (migration 003) and COMMIT, pipelined. The
+// function checks the expected version on the stream's row and advances it
+// (NoStream inserts the row, an expected version updates it only if it still
+// holds that version, AnyVersion upserts it); the row lock this takes
+// serialises appends to the same stream and to no other. It then takes the
+// next positions from the one row of tellyou_log_head and inserts all the
+// events from arrays. A failed version check inserts nothing and Append
+// reports an *events.VersionConflictError. Concurrent appends share these
+// transactions (group commit, groupcommit.go). No lock of an append is held
+// while PostgreSQL waits for this process: a node whose goroutines wait for
+// a CPU slows its own appends, not the log.
 //
 // Event ids are looked up only when an append fails (the version check or the
 // event id's unique constraint), so the usual append of new ids pays nothing
@@ -55,8 +58,9 @@
 // flush) at a time for the whole log. Group commit makes each of them carry
 // every append that queued meanwhile, so the log's rate grows with the load
 // instead of being one flush per append. The lock is held only while
-// PostgreSQL inserts and commits: it is taken in the last round trip, after
-// the stream rows, and nothing waits on this process while it is held.
+// PostgreSQL inserts and commits: it is taken after the stream rows, in the
+// same round trip as COMMIT, and nothing waits on this process while it is
+// held.
 //
 // Events appended before tellyou_log_head existed (schema version 1) keep the
 // positions they had, derived from their transaction ids; the log head starts

@@ -13,8 +13,7 @@ import (
 
 // Group commit: concurrent Append calls share one transaction, so one commit
 // (one WAL flush, the dominant cost of a small append) makes many appends
-// durable, and their statements travel pipelined, two round trips per batch
-// whatever its size.
+// durable, and the batch travels in one round trip whatever its size.
 //
 // A fixed number of committers take appends from a queue. A committer takes
 // the first waiting append, then every other one already waiting (up to

@@ -47,8 +47,8 @@ func TestMigrateConcurrentlyAndAgain(t *testing.T) {
 	if err := pool.QueryRow(ctx, "SELECT version FROM "+pgstore.VersionTable).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 2 {
-		t.Errorf("schema version %d, want 2", version)
+	if version != 3 {
+		t.Errorf("schema version %d, want 3", version)
 	}
 	s, err := pgstore.New(ctx, pool, pgstore.Config{})
 	if err != nil {
