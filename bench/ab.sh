@@ -13,6 +13,8 @@
 #   steady:   direct, 1,000 users at 2,000 msg/s, 20 s
 #   group:    a group of 500 at 40 msg/s on a fresh server, 20 s
 #   overload: direct, 1,000 users, as fast as possible with 32 in flight, 20 s
+# AB_SCENARIOS (default "long steady group overload") picks a subset; a binary
+# given as "-" is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,15 +84,20 @@ echo "pgbench before: $(pgbench_tps) tps"
 for pair in "old:$OLD" "new:$NEW"; do
 	label=${pair%%:*}
 	bin=${pair#*:}
-	start_server "$bin"
-	bench "$label" long --scenario direct --users 1000 --rate 0 --duration "${LONG_SECONDS}s"
-	bench "$label" group-after-long --scenario group --group-size 500 --rate 40 --duration 20s
-	start_server "$bin"
-	bench "$label" steady --scenario direct --users 1000 --rate 2000 --duration 20s
-	start_server "$bin"
-	bench "$label" group --scenario group --group-size 500 --rate 40 --duration 20s
-	start_server "$bin"
-	bench "$label" overload --scenario direct --users 1000 --rate 0 --in-flight 32 --duration 20s
+	[[ $bin == - ]] && continue
+	for scenario in ${AB_SCENARIOS:-long steady group overload}; do
+		start_server "$bin"
+		case $scenario in
+		long)
+			bench "$label" long --scenario direct --users 1000 --rate 0 --duration "${LONG_SECONDS}s"
+			bench "$label" group-after-long --scenario group --group-size 500 --rate 40 --duration 20s
+			;;
+		steady) bench "$label" steady --scenario direct --users 1000 --rate 2000 --duration 20s ;;
+		group) bench "$label" group --scenario group --group-size 500 --rate 40 --duration 20s ;;
+		overload) bench "$label" overload --scenario direct --users 1000 --rate 0 --in-flight 32 --duration 20s ;;
+		*) echo "unknown scenario $scenario" >&2; exit 2 ;;
+		esac
+	done
 done
 stop_server
 echo "pgbench after: $(pgbench_tps) tps"

@@ -56,10 +56,12 @@ type config struct {
 	// (TELLYOU_FAST_PATH, default on); off, pushes come from the follower
 	// of the log alone, a few milliseconds later.
 	FastPath bool
-	// MaxInFlight and MaxQueueDelay bound the commands the node takes on
-	// (TELLYOU_MAX_IN_FLIGHT, default 4096; TELLYOU_MAX_QUEUE_DELAY, default
+	// MaxInFlight, TargetLatency and MaxQueueDelay bound the commands the
+	// node takes on (TELLYOU_MAX_IN_FLIGHT, default 4096;
+	// TELLYOU_TARGET_LATENCY, default 250ms; TELLYOU_MAX_QUEUE_DELAY, default
 	// 500ms); past them commands are refused overloaded (command.Admission).
 	MaxInFlight   int
+	TargetLatency time.Duration
 	MaxQueueDelay time.Duration
 	// FaultKillAfterCommit is the crash tests' fault point (see faults.go);
 	// 0, the default, is off.
@@ -101,6 +103,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		FastPath:          true,
 		MaxInFlight:       command.DefaultMaxInFlight,
 		MaxQueueDelay:     command.DefaultMaxQueueDelay,
+		TargetLatency:     command.DefaultTargetLatency,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -120,7 +123,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		name string
 		dst  *time.Duration
 	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
-		{"TELLYOU_STALL_TIMEOUT", &c.StallTimeout}, {"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay}} {
+		{"TELLYOU_STALL_TIMEOUT", &c.StallTimeout}, {"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay},
+		{"TELLYOU_TARGET_LATENCY", &c.TargetLatency}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {

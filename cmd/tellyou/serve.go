@@ -102,7 +102,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		fastPath = withKillAfterCommit(cfg.FaultKillAfterCommit, fastPath)
 	}
 	cmds, err := command.NewCommands(command.Config{Store: store, History: rm, Policy: policy, Committed: fastPath,
-		Admission: command.AdmissionConfig{MaxInFlight: cfg.MaxInFlight, MaxQueueDelay: cfg.MaxQueueDelay}})
+		Admission: command.AdmissionConfig{MaxInFlight: cfg.MaxInFlight,
+			TargetLatency: cfg.TargetLatency, MaxQueueDelay: cfg.MaxQueueDelay}})
 	if err != nil {
 		return err
 	}

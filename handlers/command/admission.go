@@ -12,34 +12,57 @@ import (
 // work: a command is refused with an *OverloadError, before anything is
 // decided or stored, when
 //
-//   - the node already has MaxInFlight commands started and not answered, or
+//   - the node already has as many commands started and not answered as it
+//     answers in TargetLatency at its recent rate (at most MaxInFlight), or
 //   - it waited longer than MaxQueueDelay for its turn (behind the other
 //     commands of its session and the appends of every session), or
 //   - it comes from a client (a Gate) one of whose commands was refused so,
 //     and it was queued after that command and before the retry time that
 //     refusal named.
 //
+// The first rule is Little's law: the commands in flight divided by the rate
+// of answers is how long an admitted command waits, so bounding them by the
+// rate times a target bounds the wait, whatever the node's speed that day.
+//
 // The last rule keeps a client's commands in order: a client that pipelines
 // sends and resends the refused ones, in order, after the retry time, never
 // has a later send stored before an earlier refused one, while the commands
 // it queued before the refused one go on.
+//
+// The retry hints form a waiting line: each refused command takes the next
+// slot after the work in flight and the commands refused before it, one
+// slot per command at the recent rate of answers, so that refused clients
+// come back one after the other when there is room, rather than all at once
+// into a node that must refuse most of them again.
 type Admission struct {
 	maxInFlight int64
+	minInFlight int64
+	target      time.Duration
 	maxDelay    time.Duration
 	minRetry    time.Duration
 	now         func() time.Time
 
 	inFlight atomic.Int64
+	// limit is the bound on inFlight now, set at every measurement;
+	// refused records that it refused a command since the last one.
+	limit   atomic.Int64
+	refused atomic.Bool
 	// delay is a moving average of the queue delays seen, in nanoseconds:
 	// the retry hint follows it.
 	delay atomic.Int64
 	// done counts the commands answered; rate is how many per second
-	// lately, measured at most every rateEvery (under rateMu).
-	done     atomic.Int64
-	rateMu   sync.Mutex
-	rateAt   time.Time
-	rateDone int64
-	rate     float64
+	// lately, measured at most every rateEvery (under rateMu; measuredAt
+	// lets callers skip the lock between measurements).
+	done       atomic.Int64
+	measuredAt atomic.Int64
+	rateMu     sync.Mutex
+	rateAt     time.Time
+	rateDone   int64
+	rate       float64
+	// lineEnd is the end of the waiting line of refused commands (under
+	// lineMu): when the last of them should find room.
+	lineMu  sync.Mutex
+	lineEnd time.Time
 }
 
 // rateEvery is how often the rate of answered commands is measured again.
@@ -48,22 +71,31 @@ const rateEvery = 250 * time.Millisecond
 // AdmissionConfig tunes Admission. Zero values take the defaults.
 type AdmissionConfig struct {
 	// MaxInFlight bounds the commands started and not yet answered on this
-	// node (default 4096).
+	// node (default 4096), whatever its rate.
 	MaxInFlight int
+	// TargetLatency is the wait for an answer the in-flight bound aims at
+	// (default 250 ms): the node admits about its recent rate of answers
+	// times this many commands at once, at least 256 (or MaxInFlight when
+	// that is lower).
+	TargetLatency time.Duration
 	// MaxQueueDelay bounds how long a command may wait for its turn before it
 	// is refused (default 500 ms): an admitted command is answered within
 	// about this plus one append.
 	MaxQueueDelay time.Duration
 	// MinRetryAfter is the shortest retry hint (default 50 ms); the hint is
-	// otherwise twice the recent queue delay, at most 5 s.
+	// otherwise the command's slot in the waiting line, at most 5 s.
 	MinRetryAfter time.Duration
 }
 
 // Admission defaults.
 const (
 	DefaultMaxInFlight   = 4096
+	DefaultTargetLatency = 250 * time.Millisecond
 	DefaultMaxQueueDelay = 500 * time.Millisecond
 	DefaultMinRetryAfter = 50 * time.Millisecond
+	// minInFlight is the lowest in-flight bound the rate may set: enough
+	// for a burst after a quiet spell, whose rate says little.
+	minInFlight = 256
 	// maxRetryAfter bounds the retry hint.
 	maxRetryAfter = 5 * time.Second
 )
@@ -72,14 +104,19 @@ func newAdmission(cfg AdmissionConfig, now func() time.Time) *Admission {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.TargetLatency <= 0 {
+		cfg.TargetLatency = DefaultTargetLatency
+	}
 	if cfg.MaxQueueDelay <= 0 {
 		cfg.MaxQueueDelay = DefaultMaxQueueDelay
 	}
 	if cfg.MinRetryAfter <= 0 {
 		cfg.MinRetryAfter = DefaultMinRetryAfter
 	}
-	return &Admission{maxInFlight: int64(cfg.MaxInFlight), maxDelay: cfg.MaxQueueDelay,
-		minRetry: min(cfg.MinRetryAfter, maxRetryAfter), now: now}
+	a := &Admission{maxInFlight: int64(cfg.MaxInFlight), minInFlight: min(minInFlight, int64(cfg.MaxInFlight)),
+		target: cfg.TargetLatency, maxDelay: cfg.MaxQueueDelay, minRetry: min(cfg.MinRetryAfter, maxRetryAfter), now: now}
+	a.limit.Store(a.maxInFlight)
+	return a
 }
 
 // OverloadError refuses a command the node did not take on: nothing was
@@ -153,12 +190,15 @@ func (a *Admission) enter(g *Gate, exempt bool) error {
 		return nil
 	}
 	now := a.now()
+	a.measure(now)
 	if wait := g.closedFor(now); wait > 0 {
+		a.queueBehind(now)
 		return &OverloadError{RetryAfter: wait, Reason: "an earlier command of this connection was refused"}
 	}
-	if a.inFlight.Add(1) > a.maxInFlight {
+	if a.inFlight.Add(1) > a.limit.Load() {
 		a.inFlight.Add(-1)
-		retry := a.retryAfter()
+		a.refused.Store(true)
+		retry := a.retryAfter(now)
 		g.close(now, now.Add(retry))
 		return &OverloadError{RetryAfter: retry, Reason: "too many commands in flight"}
 	}
@@ -182,10 +222,12 @@ func (a *Admission) admit(queued time.Time, g *Gate, exempt bool) error {
 		return nil
 	}
 	if wait := g.closedFor(queued); wait > 0 {
+		a.queueBehind(now)
 		return &OverloadError{RetryAfter: max(wait-waited, a.minRetry), Reason: "an earlier command of this connection was refused"}
 	}
 	if waited > a.maxDelay {
-		retry := a.retryAfter()
+		a.refused.Store(true)
+		retry := a.retryAfter(now)
 		g.close(queued, now.Add(retry))
 		return &OverloadError{RetryAfter: retry, Reason: "waited too long for its turn"}
 	}
@@ -203,21 +245,55 @@ func (a *Admission) observe(d time.Duration) {
 	}
 }
 
-// retryAfter is the retry hint: the longer of twice the recent queue delay
-// and the time the node takes to answer the commands it has in flight at its
-// recent rate, within [MinRetryAfter, maxRetryAfter]. The work taken on now
-// should be done by then, so that a client that waits this long finds room
-// instead of adding to a storm of refusals.
-func (a *Admission) retryAfter() time.Duration {
+// retryAfter is the retry hint of a command refused at now: its slot in the
+// waiting line, which starts once the work in flight is done (or twice the
+// recent queue delay, when longer) and holds one slot per refused command at
+// the recent rate of answers; within [MinRetryAfter, maxRetryAfter].
+func (a *Admission) retryAfter(now time.Time) time.Duration {
 	hint := 2 * time.Duration(a.delay.Load())
-	if rate := a.answerRate(); rate > 0 {
+	rate := a.answerRate()
+	if rate > 0 {
 		hint = max(hint, time.Duration(float64(a.inFlight.Load())/rate*float64(time.Second)))
 	}
-	return min(max(hint, a.minRetry), maxRetryAfter)
+	start := now.Add(hint)
+	a.lineMu.Lock()
+	if a.lineEnd.After(start) {
+		start = a.lineEnd
+	}
+	if rate > 0 {
+		a.lineEnd = start.Add(time.Duration(float64(time.Second) / rate))
+	}
+	a.lineMu.Unlock()
+	return min(max(start.Sub(now), a.minRetry), maxRetryAfter)
+}
+
+// queueBehind takes a slot in the waiting line for a command refused because
+// its gate was closed: it comes back with the gate's other commands, and the
+// clients refused after it should find room after it.
+func (a *Admission) queueBehind(now time.Time) {
+	rate := a.answerRate()
+	if rate <= 0 {
+		return
+	}
+	a.lineMu.Lock()
+	if a.lineEnd.Before(now) {
+		a.lineEnd = now
+	}
+	a.lineEnd = a.lineEnd.Add(time.Duration(float64(time.Second) / rate))
+	a.lineMu.Unlock()
+}
+
+// measure measures the rate of answers again when rateEvery has passed
+// since the last time, and sets the in-flight bound from it.
+func (a *Admission) measure(now time.Time) {
+	if now.UnixNano()-a.measuredAt.Load() < int64(rateEvery) {
+		return
+	}
+	a.answerRate()
 }
 
 // answerRate returns the commands answered per second lately (0 before it
-// is known).
+// is known), measuring it again when rateEvery has passed.
 func (a *Admission) answerRate() float64 {
 	a.rateMu.Lock()
 	defer a.rateMu.Unlock()
@@ -226,11 +302,24 @@ func (a *Admission) answerRate() float64 {
 		done := a.done.Load()
 		if !a.rateAt.IsZero() {
 			a.rate = float64(done-a.rateDone) / elapsed.Seconds()
+			a.setLimit()
 		}
 		a.rateAt, a.rateDone = now, done
+		a.measuredAt.Store(now.UnixNano())
 	}
 	return a.rate
 }
 
-// InFlight returns the commands started and not yet answered.
-func (a *Admission) InFlight() int { return int(a.inFlight.Load()) }
+// setLimit sets the in-flight bound from the measured rate; the caller
+// holds rateMu. While the node refuses work, it admits the commands it
+// answers in TargetLatency at that rate. While it refuses none, its rate
+// says how much work came, not how much it could do: the bound then grows
+// back (doubling at every measurement) towards MaxInFlight, so that a burst
+// after a quiet spell is not refused for the quiet spell's rate.
+func (a *Admission) setLimit() {
+	limit := int64(a.rate * a.target.Seconds())
+	if !a.refused.Swap(false) {
+		limit = max(limit, 2*a.limit.Load())
+	}
+	a.limit.Store(min(max(limit, a.minInFlight), a.maxInFlight))
+}

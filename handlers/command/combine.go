@@ -2,8 +2,6 @@ package command
 
 import (
 	"context"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/tellyou/tellyou/domain"
@@ -30,16 +28,8 @@ const maxCombined = 64
 // command's end may cancel.
 const combinedAppendTimeout = 10 * time.Second
 
-// lockStripe is one of the repository's lock stripes: the lock that
-// serialises commands on the stripe's sessions, and the commands waiting for it.
-type lockStripe struct {
-	mu      sync.Mutex
-	qmu     sync.Mutex
-	waiting []*pendingUpdate
-}
-
 // pendingUpdate is one command waiting for its session's lock. done and err
-// are written under the stripe's lock; finished is closed once they are, so
+// are written under the session line's lock; finished is closed once they are, so
 // that its caller may wait without the lock.
 type pendingUpdate struct {
 	ctx       context.Context
@@ -61,7 +51,7 @@ type pendingUpdate struct {
 	leave func()
 }
 
-// finish answers the command; the caller holds the stripe's lock.
+// finish answers the command; the caller holds the session line's lock.
 func (op *pendingUpdate) finish(err error) {
 	if op.done {
 		return
@@ -77,30 +67,6 @@ func (op *pendingUpdate) finish(err error) {
 func (op *pendingUpdate) wait() error {
 	<-op.finished
 	return op.err
-}
-
-func (st *lockStripe) enqueue(op *pendingUpdate) {
-	st.qmu.Lock()
-	st.waiting = append(st.waiting, op)
-	st.qmu.Unlock()
-}
-
-// take removes and returns the waiting commands of one session, oldest
-// first, up to maxCombined. The caller holds st.mu and its own command is
-// among them: only a holder of st.mu removes commands, and it answers every
-// command it removes.
-func (st *lockStripe) take(sessionID string) []*pendingUpdate {
-	st.qmu.Lock()
-	defer st.qmu.Unlock()
-	var batch []*pendingUpdate
-	st.waiting = slices.DeleteFunc(st.waiting, func(op *pendingUpdate) bool {
-		if op.sessionID != sessionID || len(batch) == maxCombined {
-			return false
-		}
-		batch = append(batch, op)
-		return true
-	})
-	return batch
 }
 
 // updateCombined decides the commands of batch in order and appends their

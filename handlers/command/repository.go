@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -39,7 +37,6 @@ type decideFunc func(s *domain.Session) ([]events.Payload, error)
 
 const (
 	streamPageSize = 1000
-	lockStripes    = 1024
 	// maxConflictWait bounds how long one command keeps deciding again after
 	// conflicts with other processes' appends. It is a time budget, not a count:
 	// a node whose cached state is current appends back to back while the
@@ -57,15 +54,14 @@ const (
 // States are cached in memory (an LRU of up to CacheSize sessions) and caught up
 // from the stream's tail, so a command on a long session reads only the events
 // it has not seen: a cold session is replayed once, then kept. Commands on one
-// session are serialised in this process by a striped lock, so concurrent local
+// session are serialised in this process by the session's own lock, so concurrent local
 // senders never conflict; a conflict with another process's append reloads the
 // missing events and decides again.
 type SessionRepository struct {
 	store  EventStore
 	policy domain.Policy
 	cache  *lru.Cache[string, *sessionEntry]
-	locks  [lockStripes]lockStripe
-	seed   maphash.Seed
+	lines  *sessionLines
 	now    func() time.Time
 	newID  func() string
 	// committed receives every append once it is durable (the fast path
@@ -87,16 +83,8 @@ func newSessionRepository(store EventStore, policy domain.Policy, cacheSize int,
 	if err != nil {
 		return nil, fmt.Errorf("session cache: %w", err)
 	}
-	return &SessionRepository{store: store, policy: policy, cache: cache, seed: maphash.MakeSeed(), now: now, newID: newID,
+	return &SessionRepository{store: store, policy: policy, cache: cache, lines: newSessionLines(), now: now, newID: newID,
 		committed: committed, admission: admission}, nil
-}
-
-func (r *SessionRepository) lock(sessionID string) *sync.Mutex {
-	return &r.stripe(sessionID).mu
-}
-
-func (r *SessionRepository) stripe(sessionID string) *lockStripe {
-	return &r.locks[maphash.String(r.seed, sessionID)%lockStripes]
 }
 
 // Load returns an up-to-date copy of a session's state (an empty state when the
@@ -116,9 +104,10 @@ func (r *SessionRepository) Load(ctx context.Context, sessionID string) (*domain
 // keep it. A copy costs as much as the state's last 24 hours of messages;
 // queries on every pull, sync and typing frame must not pay that.
 func (r *SessionRepository) View(ctx context.Context, sessionID string, read func(*domain.Session)) error {
-	mu := r.lock(sessionID)
-	mu.Lock()
-	defer mu.Unlock()
+	line := r.lines.join(sessionID)
+	defer r.lines.leave(sessionID, line)
+	line.mu.Lock()
+	defer line.mu.Unlock()
 	e, err := r.catchUp(ctx, sessionID, r.cached(sessionID))
 	if err != nil {
 		return err
@@ -178,12 +167,16 @@ func (r *SessionRepository) begin(ctx context.Context, sessionID string, meta Re
 		return op
 	}
 	op.leave = r.admission.leave
-	st := r.stripe(sessionID)
-	st.enqueue(op)
+	line := r.lines.join(sessionID)
+	line.enqueue(op)
 	if async {
-		go r.process(st, op)
+		go func() {
+			defer r.lines.leave(sessionID, line)
+			r.process(line, op)
+		}()
 	} else {
-		r.process(st, op)
+		defer r.lines.leave(sessionID, line)
+		r.process(line, op)
 	}
 	return op
 }
@@ -191,13 +184,13 @@ func (r *SessionRepository) begin(ctx context.Context, sessionID string, meta Re
 // process takes the session's lock and, unless another command's goroutine
 // has answered op meanwhile, decides and appends op with every command of
 // its session queued behind it.
-func (r *SessionRepository) process(st *lockStripe, op *pendingUpdate) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+func (r *SessionRepository) process(line *sessionLine, op *pendingUpdate) {
+	line.mu.Lock()
+	defer line.mu.Unlock()
 	if op.done {
 		return
 	}
-	batch := st.take(op.sessionID)
+	batch := line.take()
 	if len(batch) > 1 {
 		r.updateCombined(op.ctx, op.sessionID, batch)
 		return
