@@ -73,6 +73,9 @@ type conn struct {
 	queue   frameQueue
 	running int
 	writing bool
+	// upgraded is set once the connection is upgraded: before that, frames
+	// the hub hands it wait in the queue, and no writer starts.
+	upgraded bool
 	// closing is set by the first close request (or a failed write), which
 	// sets code and flush for the writer.
 	closing  bool
@@ -100,17 +103,34 @@ type conn struct {
 	expiry *time.Timer
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, sock *socket, p auth.Principal, sends *rate.Limiter) *conn {
-	c := &conn{h: h, ws: wsc, sock: sock, id: newConnID(), user: p, sends: sends}
-	sock.conn = c
+// newConn returns a connection not yet upgraded, registered with the hub:
+// the hub may hand it frames at once, and they wait in its queue until
+// upgraded is called. Registering before the upgrade's answer reaches the
+// client means a client that has seen its connection open gets a push of
+// every message committed after that.
+func newConn(h *Handler, p auth.Principal, sends *rate.Limiter) *conn {
+	c := &conn{h: h, id: newConnID(), user: p, sends: sends}
+	c.client = h.cfg.Hub.Register(p.UserID, c)
 	return c
 }
 
-// open registers the connection with the hub, the ping schedule and the
-// token's expiry. It runs on the upgrading goroutine, before readNext.
+// upgrade gives the connection its upgraded WebSocket and socket and starts
+// a writer for the frames that came while it upgraded.
+func (c *conn) upgrade(wsc *websocket.Conn, sock *socket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ws, c.sock = wsc, sock
+	sock.conn = c
+	c.upgraded = true
+	if c.queue.bytes > 0 || c.closing {
+		c.startWriterLocked()
+	}
+}
+
+// open registers the connection with the ping schedule and the token's
+// expiry. It runs on the upgrading goroutine, before readNext.
 func (c *conn) open() {
 	c.h.cfg.Metrics.ConnectedClients.Inc()
-	c.client = c.h.cfg.Hub.Register(c.user.UserID, c)
 	c.mu.Lock()
 	c.watchExpiryLocked()
 	c.mu.Unlock()

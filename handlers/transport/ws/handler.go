@@ -103,16 +103,19 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeHTTPError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many connections for this user")
 		return nil, false
 	}
+	c := newConn(h, p, sends)
 	var sock *socket
 	wsc, err := websocket.Accept(smallBufferHijacker{ResponseWriter: w, h: h, sock: &sock}, r, h.acceptOptions())
 	if err != nil {
+		c.client.Unregister()
 		h.users.release(p.UserID)
 		h.cfg.Logger.Debug("websocket upgrade failed", "user", p.UserID, "err", err)
 		return nil, false // Accept has answered
 	}
 	wsc.SetReadLimit(h.cfg.Limits.MaxFrameBytes)
-	c := newConn(h, wsc, sock, p, sends)
+	c.upgrade(wsc, sock)
 	if !h.track(c) {
+		c.client.Unregister()
 		h.users.release(p.UserID)
 		sock.stopParking()
 		_ = wsc.Close(websocket.StatusGoingAway, closeShutdown)

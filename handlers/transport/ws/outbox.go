@@ -90,7 +90,7 @@ func (c *conn) isClosing() bool {
 // startWriterLocked starts a writer unless one is running (or has closed the
 // connection). c.mu is held.
 func (c *conn) startWriterLocked() {
-	if c.writing {
+	if c.writing || !c.upgraded {
 		return
 	}
 	c.writing = true

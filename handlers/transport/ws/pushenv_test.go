@@ -72,6 +72,20 @@ func newPushEnv(t *testing.T, limits ws.Limits, members ...string) *pushEnv {
 func (e *pushEnv) dial(t *testing.T, user string, readBuffer int) *websocket.Conn {
 	t.Helper()
 	before := connectedClients(t, e.m)
+	c := e.dialOnly(t, user, readBuffer)
+	for deadline := time.Now().Add(10 * time.Second); connectedClients(t, e.m) == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection was not registered")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return c
+}
+
+// dialOnly connects as user with a receive buffer of readBuffer bytes and
+// returns as soon as the upgrade is answered.
+func (e *pushEnv) dialOnly(t *testing.T, user string, readBuffer int) *websocket.Conn {
+	t.Helper()
 	dialer := &net.Dialer{}
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dialer.DialContext(ctx, network, addr)
@@ -92,12 +106,6 @@ func (e *pushEnv) dial(t *testing.T, user string, readBuffer int) *websocket.Con
 	}
 	c.SetReadLimit(1 << 20)
 	t.Cleanup(func() { _ = c.CloseNow() })
-	for deadline := time.Now().Add(10 * time.Second); connectedClients(t, e.m) == before; {
-		if time.Now().After(deadline) {
-			t.Fatal("the connection was not registered")
-		}
-		time.Sleep(time.Millisecond)
-	}
 	return c
 }
 
