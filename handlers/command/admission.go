@@ -15,7 +15,11 @@ import (
 //   - the node already has as many commands started and not answered as it
 //     answers in TargetLatency at its recent rate (at most MaxInFlight), or
 //   - it waited longer than MaxQueueDelay for its turn (behind the other
-//     commands of its session and the appends of every session), or
+//     commands of its session and the appends of every session) while the
+//     node has more than a little work in flight (64 commands, or
+//     MaxInFlight-1 when that is less): a command that waited on a slow
+//     database while the node had little to do gains nothing from a refusal,
+//     or
 //   - it comes from a client (a Gate) one of whose commands was refused so,
 //     and it was queued after that command and before the retry time that
 //     refusal named.
@@ -37,6 +41,8 @@ import (
 type Admission struct {
 	maxInFlight int64
 	minInFlight int64
+	// busy is the work in flight past which the queue-delay rule refuses.
+	busy int64
 	target      time.Duration
 	maxDelay    time.Duration
 	minRetry    time.Duration
@@ -115,6 +121,7 @@ func newAdmission(cfg AdmissionConfig, now func() time.Time) *Admission {
 	}
 	a := &Admission{maxInFlight: int64(cfg.MaxInFlight), minInFlight: min(minInFlight, int64(cfg.MaxInFlight)),
 		target: cfg.TargetLatency, maxDelay: cfg.MaxQueueDelay, minRetry: min(cfg.MinRetryAfter, maxRetryAfter), now: now}
+	a.busy = min(minInFlight/4, a.maxInFlight-1)
 	a.limit.Store(a.maxInFlight)
 	return a
 }
@@ -225,7 +232,7 @@ func (a *Admission) admit(queued time.Time, g *Gate, exempt bool) error {
 		a.queueBehind(now)
 		return &OverloadError{RetryAfter: max(wait-waited, a.minRetry), Reason: "an earlier command of this connection was refused"}
 	}
-	if waited > a.maxDelay {
+	if waited > a.maxDelay && a.inFlight.Load() > a.busy {
 		a.refused.Store(true)
 		retry := a.retryAfter(now)
 		g.close(queued, now.Add(retry))

@@ -19,7 +19,7 @@ func TestCommandsPastTheQueueDelayAreRefusedAndStoreNothing(t *testing.T) {
 	e := newEngine(t)
 	first := e.sendTo(t, "ann", "bob", "before", "c0")
 	cmds, err := command.NewCommands(command.Config{Store: e.store, History: e.rm, Policy: e.policy,
-		Admission: command.AdmissionConfig{MaxQueueDelay: time.Nanosecond}})
+		Admission: command.AdmissionConfig{MaxQueueDelay: time.Nanosecond, MaxInFlight: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

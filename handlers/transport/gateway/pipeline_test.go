@@ -58,7 +58,7 @@ func TestPipelinedFramesAreAnsweredInOrder(t *testing.T) {
 // clientMessageId, and stores nothing.
 func TestOverloadedSendIsRefusedWithARetryHint(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{admission: command.AdmissionConfig{MaxQueueDelay: time.Nanosecond}})
+	e := newEnv(t, envOptions{admission: command.AdmissionConfig{MaxQueueDelay: time.Nanosecond, MaxInFlight: 1}})
 	ann := e.connect(t, "ann")
 	f := ann.request(map[string]any{"type": "send", "id": "1", "toUserId": "bob", "messageType": 1, "content": "x",
 		"clientMessageId": "c1"})
