@@ -42,11 +42,11 @@ type Admission struct {
 	maxInFlight int64
 	minInFlight int64
 	// busy is the work in flight past which the queue-delay rule refuses.
-	busy int64
-	target      time.Duration
-	maxDelay    time.Duration
-	minRetry    time.Duration
-	now         func() time.Time
+	busy     int64
+	target   time.Duration
+	maxDelay time.Duration
+	minRetry time.Duration
+	now      func() time.Time
 
 	inFlight atomic.Int64
 	// limit is the bound on inFlight now, set at every measurement;
