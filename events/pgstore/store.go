@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/wakeup"
 )
 
 var _ events.Store = (*Store)(nil)
@@ -72,7 +73,7 @@ type Store struct {
 	// id tells this store's NOTIFY payloads from other stores'.
 	id string
 
-	wakeups        *broadcast
+	wakeups        *wakeup.Broadcast
 	notifyRequests chan struct{}
 
 	// appends queues appends for the group committers; nil when group
@@ -120,7 +121,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		cfg:            cfg,
 		log:            cfg.Logger,
 		id:             uuid.NewString(),
-		wakeups:        newBroadcast(),
+		wakeups:        wakeup.New(),
 		notifyRequests: make(chan struct{}, 1),
 		closing:        runCtx.Done(),
 		committersDone: make(chan struct{}),

@@ -24,7 +24,7 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, batchSize 
 	timer := time.NewTimer(s.cfg.PollInterval)
 	defer timer.Stop()
 	for {
-		wake := s.wakeups.wait()
+		wake := s.wakeups.Wait()
 		batch, err := s.ReadAll(ctx, after, batchSize)
 		if err == nil && len(batch) > 0 {
 			if err := handle(ctx, batch); err != nil {

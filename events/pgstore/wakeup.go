@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,36 +15,10 @@ import (
 // has already woken its subscribers in process).
 const notifyChannel = "tellyou_events"
 
-// broadcast wakes every waiting subscriber at once: waiters take the current
-// channel, and wake closes it and puts a fresh one in its place.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newBroadcast() *broadcast {
-	return &broadcast{ch: make(chan struct{})}
-}
-
-// wait returns a channel closed by the next wake. Take it before looking for
-// new events, so that a wake between the look and the wait is not lost.
-func (b *broadcast) wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ch
-}
-
-func (b *broadcast) wake() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	close(b.ch)
-	b.ch = make(chan struct{})
-}
-
 // announce wakes local subscribers now and asks the notifier to tell other
 // processes. It never blocks: requests made while one is pending coalesce.
 func (s *Store) announce() {
-	s.wakeups.wake()
+	s.wakeups.Wake()
 	select {
 	case s.notifyRequests <- struct{}{}:
 	default:
@@ -94,10 +67,10 @@ func (s *Store) newListener(first *pgx.Conn) *pgxlisten.Listener {
 	l.Handle(notifyChannel, listenHandler{
 		notify: func(n *pgconn.Notification) {
 			if n.Payload != s.id {
-				s.wakeups.wake()
+				s.wakeups.Wake()
 			}
 		},
-		backlog: s.wakeups.wake,
+		backlog: s.wakeups.Wake,
 	})
 	return l
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/wakeup"
 )
 
 // Log is what the tail needs of the event store.
@@ -94,7 +95,7 @@ type Tail struct {
 	cfg     Config
 	ready   chan struct{}
 	running atomic.Bool
-	wake    *broadcast
+	wake    *wakeup.Broadcast
 
 	mu sync.Mutex
 	// ring holds the window, oldest first from start, n of them.
@@ -113,7 +114,7 @@ func New(cfg Config) (*Tail, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Tail{cfg: cfg, ready: make(chan struct{}), wake: newBroadcast(), ring: make([]*Event, cfg.Window)}, nil
+	return &Tail{cfg: cfg, ready: make(chan struct{}), wake: wakeup.New(), ring: make([]*Event, cfg.Window)}, nil
 }
 
 // Ready is closed once Run has read the log's head: from then on the tail
@@ -192,7 +193,7 @@ func (t *Tail) add(_ context.Context, batch []events.RecordedEvent) error {
 		t.head = e.Position
 	}
 	t.mu.Unlock()
-	t.wake.wake()
+	t.wake.Wake()
 	return nil
 }
 
@@ -238,7 +239,7 @@ func (t *Tail) Follow(ctx context.Context, after events.Position, batchSize int,
 	case <-t.ready:
 	}
 	for {
-		wake := t.wake.wait()
+		wake := t.wake.Wait()
 		batch, inWindow := t.fromWindow(after, batchSize)
 		if len(batch) > 0 && batch[0].DecodeErr != nil {
 			// An event that could not be decoded may have been repaired in
