@@ -19,8 +19,8 @@ import (
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
-	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/handlers/delivery"
+	"github.com/tellyou/tellyou/handlers/delivery/deliverytest"
 	"github.com/tellyou/tellyou/handlers/metrics"
 )
 
@@ -186,39 +186,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(store.Close)
-	tl, err := tail.New(tail.Config{Log: store, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := metrics.New()
-	hub, err := delivery.New(delivery.Config{Options: o.opts, Members: noGroups{}, Metrics: m, Bus: o.bus, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	follower, err := delivery.NewFollower(delivery.FollowerConfig{Log: tl, Hub: hub, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = tl.Run(runCtx) })
-	wg.Go(func() {
-		if err := hub.Run(runCtx); err != nil {
-			t.Errorf("hub: %v", err)
-		}
-	})
-	wg.Go(func() { _ = follower.Run(runCtx) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-	for _, ready := range []<-chan struct{}{hub.Ready(), follower.Ready()} {
-		select {
-		case <-ready:
-		case <-time.After(time.Minute):
-			t.Fatal("delivery did not start")
-		}
-	}
+	hub := deliverytest.Run(t, deliverytest.Config{Store: store, Members: noGroups{}, Metrics: m, Options: o.opts, Bus: o.bus, Logger: logger})
 	return &env{pool: pool, store: store, hub: hub, metrics: m}
 }
 
