@@ -98,29 +98,35 @@ func (h *Hub) busMessages(runs []appendOf) ([]*message.Message, error) {
 
 // receiveEvents hands the other nodes' events to their shards until ctx ends
 // or the subscription does. A message that cannot be decoded is dropped (the
-// follower delivers its event); every message is acked once handed over.
+// follower delivers its event).
 func (h *Hub) receiveEvents(ctx context.Context, msgs <-chan *message.Message) error {
+	return h.receive(ctx, h.cfg.EventsTopic, msgs, func(m *message.Message) {
+		run, err := decodeBusEvent(m)
+		if err != nil {
+			h.cfg.Logger.Error("delivery: dropping an undecodable bus message; the follower delivers its event",
+				"id", m.UUID, "err", err)
+			return
+		}
+		h.offer(sourceBus, run)
+	})
+}
+
+// receive hands each message of a subscription to topic that another node
+// published to handle, and acks it, until ctx ends or the subscription does.
+func (h *Hub) receive(ctx context.Context, topic string, msgs <-chan *message.Message, handle func(*message.Message)) error {
 	for {
-		var m *message.Message
-		var ok bool
 		select {
 		case <-ctx.Done():
 			return nil
-		case m, ok = <-msgs:
+		case m, ok := <-msgs:
 			if !ok {
-				return fmt.Errorf("subscription to %s ended", h.cfg.EventsTopic)
+				return fmt.Errorf("subscription to %s ended", topic)
 			}
-		}
-		if m.Metadata.Get(originKey) != h.node {
-			run, err := decodeBusEvent(m)
-			if err != nil {
-				h.cfg.Logger.Error("delivery: dropping an undecodable bus message; the follower delivers its event",
-					"id", m.UUID, "err", err)
-			} else {
-				h.offer(sourceBus, run)
+			if m.Metadata.Get(originKey) != h.node {
+				handle(m)
 			}
+			m.Ack()
 		}
-		m.Ack()
 	}
 }
 

@@ -64,25 +64,12 @@ func (h *Hub) relayTyping(n typingNotice) {
 // receiveTyping relays the other nodes' typing notices until ctx ends or the
 // subscription does.
 func (h *Hub) receiveTyping(ctx context.Context, msgs <-chan *message.Message) error {
-	for {
-		var m *message.Message
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok = <-msgs:
-			if !ok {
-				return fmt.Errorf("subscription to %s ended", h.cfg.TypingTopic)
-			}
+	return h.receive(ctx, h.cfg.TypingTopic, msgs, func(m *message.Message) {
+		var n typingNotice
+		if err := json.Unmarshal(m.Payload, &n); err != nil {
+			h.cfg.Logger.Error("delivery: dropping undecodable typing notice", "id", m.UUID, "err", err)
+			return
 		}
-		if m.Metadata.Get(originKey) != h.node {
-			var n typingNotice
-			if err := json.Unmarshal(m.Payload, &n); err != nil {
-				h.cfg.Logger.Error("delivery: dropping undecodable typing notice", "id", m.UUID, "err", err)
-			} else {
-				h.relayTyping(n)
-			}
-		}
-		m.Ack()
-	}
+		h.relayTyping(n)
+	})
 }
