@@ -69,3 +69,67 @@ func TestOverloadedSendIsRefusedWithARetryHint(t *testing.T) {
 		t.Fatalf("the refused send stored %d events", len(got))
 	}
 }
+
+// TestPipelinedSendsRefusedAsOverloadedKeepTheirOrder: a client pipelines
+// sends into a node that has room for one command at a time and resends, in
+// order and after the hint, what was refused. Every frame gets exactly one
+// answer, in the frames' order, and the messages are stored in the order the
+// client sent them (docs/protocol.md, "When the server is overloaded").
+func TestPipelinedSendsRefusedAsOverloadedKeepTheirOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{ws: ws.Limits{SendRate: 1e6, SendBurst: 1e6, MaxPipelined: 8},
+		admission: command.AdmissionConfig{MaxInFlight: 1, MinRetryAfter: 10 * time.Millisecond}})
+	ann := e.connect(t, "ann")
+	const n = 20
+	seqs := make([]int64, n)
+	todo := make([]int, n)
+	for i := range todo {
+		todo[i] = i
+	}
+	refusals := 0
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt == 50 {
+			t.Fatalf("%d sends still refused after 50 rounds", len(todo))
+		}
+		ids := make(map[string]int, len(todo))
+		var order []string
+		for _, i := range todo {
+			id := fmt.Sprintf("s%d-%d", i, attempt)
+			ids[id] = i
+			order = append(order, id)
+			ann.write(map[string]any{"type": "send", "id": id, "toUserId": "bob", "messageType": 1,
+				"content": fmt.Sprint(i), "clientMessageId": fmt.Sprint("c", i)})
+		}
+		answers := ann.awaitCount("this round's answers", len(order), func(f frame) bool { _, ok := ids[f.ID]; return ok })
+		if len(answers) != len(order) {
+			t.Fatalf("round %d: %d answers to %d frames", attempt, len(answers), len(order))
+		}
+		var wait time.Duration
+		todo = todo[:0]
+		for k, a := range answers {
+			if a.ID != order[k] {
+				t.Fatalf("round %d: answer %d is to %s, want %s", attempt, k, a.ID, order[k])
+			}
+			i := ids[a.ID]
+			switch {
+			case a.Type == "sendAck" && !a.Duplicate:
+				seqs[i] = a.Seq
+			case a.Type == "error" && a.Code == "overloaded" && a.RetryAfterMs > 0:
+				refusals++
+				todo = append(todo, i)
+				wait = max(wait, time.Duration(a.RetryAfterMs)*time.Millisecond)
+			default:
+				t.Fatalf("round %d: answer %s", attempt, a.raw)
+			}
+		}
+		time.Sleep(wait)
+	}
+	if refusals == 0 {
+		t.Fatal("no send was refused: the test did not overload the node")
+	}
+	for i := 1; i < n; i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("message %d stored at seq %d, after message %d at seq %d: %v", i, seqs[i], i-1, seqs[i-1], seqs)
+		}
+	}
+}
