@@ -41,7 +41,11 @@ type fakeOverloadingServer struct {
 
 // fakeConn is what one connection sent the fake.
 type fakeConn struct {
-	ws      *websocket.Conn
+	// ws is set, and upgraded closed, once the upgrade is answered; the
+	// connection is registered before, as the real server does, so that a
+	// client that has seen its connection open gets every later push.
+	ws       *websocket.Conn
+	upgraded chan struct{}
 	first   []string          // clientMessageIds, in the order of their first attempts
 	resends []string          // clientMessageIds of the resends, in arrival order
 	stored  []string          // clientMessageIds, in the order they were stored
@@ -71,14 +75,16 @@ func (f *fakeOverloadingServer) serveWS(w http.ResponseWriter, r *http.Request) 
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
+	c := &fakeConn{upgraded: make(chan struct{}), frames: map[string][]byte{}, refused: map[string]time.Time{}, isDone: map[string]bool{}}
+	f.mu.Lock()
+	f.conns[p.UserID] = c
+	f.mu.Unlock()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return
 	}
-	c := &fakeConn{ws: ws, frames: map[string][]byte{}, refused: map[string]time.Time{}, isDone: map[string]bool{}}
-	f.mu.Lock()
-	f.conns[p.UserID] = c
-	f.mu.Unlock()
+	c.ws = ws
+	close(c.upgraded)
 	ctx := r.Context()
 	for {
 		_, data, err := ws.Read(ctx)
@@ -147,6 +153,7 @@ func (f *fakeOverloadingServer) send(ctx context.Context, user string, c *fakeCo
 		return
 	}
 	push := map[string]any{"type": "message", "message": map[string]any{"sessionId": session, "seq": seq, "senderId": user, "ext": ext}}
+	<-peer.upgraded
 	f.write(ctx, peer.ws, push)
 	if n%f.pushTwiceEvery == 0 {
 		f.write(ctx, peer.ws, push)
