@@ -46,12 +46,12 @@ type fakeConn struct {
 	// client that has seen its connection open gets every later push.
 	ws       *websocket.Conn
 	upgraded chan struct{}
-	first   []string          // clientMessageIds, in the order of their first attempts
-	resends []string          // clientMessageIds of the resends, in arrival order
-	stored  []string          // clientMessageIds, in the order they were stored
-	frames  map[string][]byte // clientMessageId -> the first attempt's frame
-	refused map[string]time.Time
-	isDone  map[string]bool
+	first    []string          // clientMessageIds, in the order of their first attempts
+	resends  []string          // clientMessageIds of the resends, in arrival order
+	stored   []string          // clientMessageIds, in the order they were stored
+	frames   map[string][]byte // clientMessageId -> the first attempt's frame
+	refused  map[string]time.Time
+	isDone   map[string]bool
 }
 
 func startFakeOverloadingServer(t *testing.T, retryAfter time.Duration) *fakeOverloadingServer {
