@@ -93,14 +93,16 @@ const (
 
 // Messages returns a page of history to a member.
 //
-// A forward page (no BeforeSeq) holds every message the log has after
-// AfterSeq, up to the limit: the read model lags the log, and a client that
-// syncs after a reconnect must not miss a message that was appended while it
-// was away (it was pushed to no one then) just because the projection had not
-// applied it yet. So when the session's state, read from the log, knows of
-// later messages than the page holds, Messages waits for the read model, up to
-// readModelWait; past that it answers what it has, with HasMore set and
-// LastSeq the log's.
+// A page holds what the log holds, not only what the read model has applied
+// so far: the read model lags the log, and a client that syncs after a
+// reconnect must not miss a message that was appended while it was away (it
+// was pushed to no one then), nor may a client that opens a session see an
+// empty or shortened latest page just because the projection had not applied
+// the session's last messages yet. So when the session's state, read from the
+// log, knows of messages the page should hold and the read model does not
+// hold them yet, Messages waits for the read model, up to readModelWait. Past
+// that it answers what it has, with LastSeq the log's (and, paging forward,
+// HasMore set), so that the client can tell the page is short.
 func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.MessagePage, error) {
 	logLastSeq, err := q.lastSeqFor(ctx, mq.Meta.Actor, mq.SessionID)
 	if err != nil {
@@ -110,20 +112,21 @@ func (q *Queries) Messages(ctx context.Context, mq MessagesQuery) (readmodels.Me
 	if err != nil {
 		return readmodels.MessagePage{}, err
 	}
-	if mq.Page.BeforeSeq <= 0 {
-		deadline := time.Now().Add(readModelWait)
-		for behindLog(page, mq.Page.AfterSeq, logLastSeq) && time.Now().Before(deadline) {
-			select {
-			case <-ctx.Done():
-				return readmodels.MessagePage{}, ctx.Err()
-			case <-time.After(readModelPoll):
-			}
-			if page, err = q.page(ctx, mq); err != nil {
-				return readmodels.MessagePage{}, err
-			}
+	deadline := time.Now().Add(readModelWait)
+	for behindLog(page, mq.Page, logLastSeq) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return readmodels.MessagePage{}, ctx.Err()
+		case <-time.After(readModelPoll):
 		}
-		if behindLog(page, mq.Page.AfterSeq, logLastSeq) {
-			page.HasMore, page.LastSeq = true, max(page.LastSeq, logLastSeq)
+		if page, err = q.page(ctx, mq); err != nil {
+			return readmodels.MessagePage{}, err
+		}
+	}
+	if behindLog(page, mq.Page, logLastSeq) {
+		page.LastSeq = max(page.LastSeq, logLastSeq)
+		if mq.Page.BeforeSeq <= 0 {
+			page.HasMore = true
 		}
 	}
 	if mq.MarkRead && len(page.Messages) > 0 {
@@ -148,13 +151,20 @@ func (q *Queries) page(ctx context.Context, mq MessagesQuery) (readmodels.Messag
 	return page, nil
 }
 
-// behindLog reports a forward page that ends before the log's last seq
-// without saying more follow: the read model has not caught up.
-func behindLog(page readmodels.MessagePage, afterSeq, logLastSeq int64) bool {
+// behindLog reports a page the read model could not answer in full yet. A
+// forward page ends before the log's last seq without saying more follow. A
+// backward page comes from a read model whose latest message is below the
+// last one the page asks for, min(BeforeSeq-1, the log's last seq): the
+// projection applies a session's messages in seq order, so once it holds that
+// one it holds every message below it.
+func behindLog(page readmodels.MessagePage, pq readmodels.PageQuery, logLastSeq int64) bool {
+	if pq.BeforeSeq > 0 {
+		return page.LastSeq < min(pq.BeforeSeq-1, logLastSeq)
+	}
 	if page.HasMore {
 		return false
 	}
-	last := afterSeq
+	last := pq.AfterSeq
 	if n := len(page.Messages); n > 0 {
 		last = page.Messages[n-1].Seq
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -133,5 +134,61 @@ func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	}
 	if len(a.page.Messages) != 3 || a.page.Messages[2].Content != "while away 3" || a.page.LastSeq != first.Seq+3 || a.page.HasMore {
 		t.Fatalf("page %+v, want the 3 messages sent while away", a.page)
+	}
+}
+
+// A backward page (the latest messages, as a client shows when it opens a
+// session) holds the log's latest messages too, even while the history
+// projection lags; a page wholly below what the read model holds is answered
+// at once.
+func TestBackwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
+	t.Parallel()
+	e := handlerstest.New(t, handlerstest.Options{})
+	first := e.SendTo(t, "ann", "bob", "before", "c0")
+	e.CaughtUp(t)
+
+	blocker, err := e.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(context.Background(), "SELECT FROM rm_checkpoints WHERE name = 'history' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
+	}
+	// Below the read model's latest message: nothing to wait for.
+	old, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"),
+		SessionID: first.SessionID, Page: readmodels.PageQuery{BeforeSeq: first.Seq + 1}})
+	if err != nil || len(old.Messages) != 1 || old.Messages[0].Content != "before" {
+		t.Fatalf("page before seq %d = %+v, %v; want the first message at once", first.Seq+1, old, err)
+	}
+
+	type answer struct {
+		page readmodels.MessagePage
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		page, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"),
+			SessionID: first.SessionID, Page: readmodels.PageQuery{BeforeSeq: math.MaxInt64, Limit: 2}})
+		got <- answer{page, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the page is being held back meanwhile
+	select {
+	case a := <-got:
+		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
+	default:
+	}
+	if err := blocker.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if len(a.page.Messages) != 2 || a.page.Messages[1].Content != "while away 3" || a.page.LastSeq != first.Seq+3 || !a.page.HasMore {
+		t.Fatalf("page %+v, want the latest 2 messages, more before them", a.page)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // maxLineBytes bounds one input line; longer lines are refused whole.
@@ -96,6 +97,7 @@ func (c *Client) Run(ctx context.Context) error {
 		case l, ok := <-lines:
 			switch {
 			case !ok:
+				c.settle(ctx)
 				return nil
 			case l.err != nil:
 				return fmt.Errorf("read input: %w", l.err)
@@ -104,6 +106,25 @@ func (c *Client) Run(ctx context.Context) error {
 			case c.execute(ctx, l.text) == errQuit:
 				return nil
 			}
+		}
+	}
+}
+
+// settleTimeout bounds how long the end of the input waits for messages
+// that wait behind a gap to be shown.
+const settleTimeout = 5 * time.Second
+
+// settle waits, at most settleTimeout, until no message waits behind a gap:
+// at the end of the input (a script piped in) the user's own last message,
+// acked ahead of messages not shown yet, is still to be shown once the sync
+// running for the gap answers.
+func (c *Client) settle(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	for c.tl.waiting() {
+		if !sleep(ctx, 20*time.Millisecond) {
+			c.out.errorf("messages not shown: the messages before them did not arrive within %v", settleTimeout)
+			return
 		}
 	}
 }

@@ -201,6 +201,18 @@ func (tl *timeline) releaseSync(id string) {
 	tl.view(id).filling = false
 }
 
+// waiting reports whether a message of any session waits behind a gap.
+func (tl *timeline) waiting() bool {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for _, v := range tl.sessions {
+		if len(v.early) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // held returns the highest seq shown of a session.
 func (tl *timeline) held(id string) int64 {
 	tl.mu.Lock()

@@ -23,6 +23,9 @@ func TestTimelineShowsEachMessageOnceInSeqOrder(t *testing.T) {
 	if gaps := tl.deliver([]Message{msg("d:alice:bob", 2, "bob"), msg("d:alice:bob", 4, "bob")}); !reflect.DeepEqual(gaps, []string{"d:alice:bob"}) {
 		t.Fatalf("gaps = %v, want the session", gaps)
 	}
+	if !tl.waiting() {
+		t.Fatal("waiting() = false while 4 waits for 3")
+	}
 	if gaps := tl.deliver([]Message{msg("d:alice:bob", 4, "bob")}); gaps != nil {
 		t.Fatalf("a second gap report while the sync runs: %v", gaps)
 	}
@@ -30,6 +33,9 @@ func TestTimelineShowsEachMessageOnceInSeqOrder(t *testing.T) {
 	tl.deliver([]Message{msg("d:alice:bob", 2, "bob"), msg("d:alice:bob", 3, "alice"), msg("d:alice:bob", 4, "bob")})
 	if tl.syncDone("d:alice:bob") {
 		t.Fatal("syncDone asks for another sync with no gap left")
+	}
+	if tl.waiting() {
+		t.Fatal("waiting() = true with no gap left")
 	}
 	want := "[bob] bob: text 2\n[bob] alice: text 3\n[bob] bob: text 4\n"
 	if screen.String() != want {

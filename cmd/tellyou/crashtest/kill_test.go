@@ -10,7 +10,7 @@ import (
 // killMode sizes TestKillNineLosesNothingAcked.
 func killMode() chaosMode {
 	if longMode() {
-		return chaosMode{name: "long", users: 12, messagesPerUser: 2500, window: 8, stops: 20, timeout: 40 * time.Minute}
+		return chaosMode{name: "long", users: 12, messagesPerUser: 2500, window: 8, stops: 50, timeout: 50 * time.Minute}
 	}
 	return chaosMode{name: "quick", users: 12, messagesPerUser: 40, window: 4, stops: 3, timeout: 4 * time.Minute}
 }
