@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 )
 
 // sent is what a sendAck promised: the message's place in its session.
@@ -29,8 +30,8 @@ type sent struct {
 // history read model holds the whole log with no gap.
 func TestDatabaseOutage(t *testing.T) {
 	t.Parallel()
-	pg := newPGServer(t)
-	url := pg.url("tellyou")
+	pg := servertest.NewPGServer(t)
+	url := pg.URL("tellyou")
 	// No redelivery during the test: every push bob gets comes from the log.
 	a := startNode(t, "a", url, "TELLYOU_REDELIVERY_TIMEOUT=1h")
 	b := startNode(t, "b", url, "TELLYOU_REDELIVERY_TIMEOUT=1h")
@@ -59,7 +60,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 	})
 	waitFor(t, 30*time.Second, "sends before the crash", func() bool { return acks.count() >= 10 })
-	pg.crash(t)
+	pg.Crash(t)
 	crashed := acks.count()
 	waitFor(t, 30*time.Second, "sends refused during the outage", func() bool { return acks.refusals() >= 5 })
 	for _, n := range []*node{a, b} {
@@ -83,7 +84,7 @@ func TestDatabaseOutage(t *testing.T) {
 
 	// Recovery: the database comes back; the nodes are not restarted.
 	restarted := time.Now()
-	pg.start(t)
+	pg.Start(t)
 	for _, n := range []*node{a, b} {
 		waitFor(t, 60*time.Second, "node "+n.Name+" to be ready again, with nothing sent", func() bool {
 			status, _ := n.Ready()

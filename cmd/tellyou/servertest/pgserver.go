@@ -1,4 +1,4 @@
-package outagetest_test
+package servertest
 
 import (
 	"context"
@@ -15,14 +15,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 )
 
-// pgServer is a PostgreSQL server of the test's own: a fresh data directory
-// on a free loopback port, trust authentication, fsync on. The test crashes
-// and starts it at will.
-type pgServer struct {
+// PGServer is a PostgreSQL server of the test's own: a fresh data directory
+// on a free loopback port, trust authentication, fsync on. The test stops,
+// crashes and starts it at will, as an operator would with pg_ctlcluster,
+// without touching the machine's shared server that other tests use.
+type PGServer struct {
 	bin  string // the directory of initdb and pg_ctl
 	dir  string // data/, the server log; owned by the OS user running the server
 	port int
@@ -31,15 +30,15 @@ type pgServer struct {
 	runAs string
 }
 
-// newPGServer initialises and starts a server, stopped and removed when the
+// NewPGServer initialises and starts a server, stopped and removed when the
 // test ends. It skips the test when PostgreSQL's server binaries are missing.
-func newPGServer(t *testing.T) *pgServer {
+func NewPGServer(t testing.TB) *PGServer {
 	t.Helper()
 	bin, err := postgresBin()
 	if err != nil {
 		t.Skipf("PostgreSQL server binaries not found, cannot crash a database of our own: %v", err)
 	}
-	s := &pgServer{bin: bin}
+	s := &PGServer{bin: bin}
 	if os.Geteuid() == 0 {
 		s.runAs = "postgres"
 	}
@@ -60,7 +59,7 @@ func newPGServer(t *testing.T) *pgServer {
 		}
 	}
 	s.exec(t, "initdb", "-D", s.data(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-	addr, err := net.ResolveTCPAddr("tcp", servertest.FreeAddr(t))
+	addr, err := net.ResolveTCPAddr("tcp", FreeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,34 +75,34 @@ func newPGServer(t *testing.T) *pgServer {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s.start(t)
+	s.Start(t)
 	t.Cleanup(func() {
 		if t.Failed() {
 			log, _ := os.ReadFile(s.logFile())
-			t.Logf("PostgreSQL log:\n%s", servertest.Tail(string(log), 40))
+			t.Logf("PostgreSQL log:\n%s", Tail(string(log), 40))
 		}
 		_ = s.command("pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "stop").Run()
 	})
 	return s
 }
 
-func (s *pgServer) data() string    { return filepath.Join(s.dir, "data") }
-func (s *pgServer) logFile() string { return filepath.Join(s.dir, "server.log") }
+func (s *PGServer) data() string    { return filepath.Join(s.dir, "data") }
+func (s *PGServer) logFile() string { return filepath.Join(s.dir, "server.log") }
 
-// url is the URL of database name on the server.
-func (s *pgServer) url(name string) string {
+// URL is the URL of database name on the server.
+func (s *PGServer) URL(name string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, name)
 }
 
-// start starts the server and waits until it accepts connections (after
+// Start starts the server and waits until it accepts connections (after
 // crash recovery, when it was crashed).
-func (s *pgServer) start(t *testing.T) {
+func (s *PGServer) Start(t testing.TB) {
 	t.Helper()
 	s.exec(t, "pg_ctl", "-D", s.data(), "-l", s.logFile(), "-w", "-t", "60", "start")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
-		conn, err := pgx.Connect(ctx, s.url("postgres"))
+		conn, err := pgx.Connect(ctx, s.URL("postgres"))
 		if err == nil {
 			_ = conn.Close(ctx)
 			return
@@ -115,14 +114,26 @@ func (s *pgServer) start(t *testing.T) {
 	}
 }
 
-// crash stops the server the hard way, as a power cut or a kill -9 would:
-// every backend dies at once, nothing is flushed but what was committed.
-func (s *pgServer) crash(t *testing.T) {
+// Crash stops the server the hard way (pg_ctl stop -m immediate, what
+// pg_ctlcluster ... stop -m immediate runs): every backend dies at once,
+// nothing is flushed but what was committed; the next start runs crash
+// recovery.
+func (s *PGServer) Crash(t testing.TB) {
 	t.Helper()
 	s.exec(t, "pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "stop")
 }
 
-func (s *pgServer) command(tool string, args ...string) *exec.Cmd {
+// Stop stops the server cleanly (pg_ctl stop -m fast, the default of
+// pg_ctlcluster stop): sessions are ended, a checkpoint is written.
+func (s *PGServer) Stop(t testing.TB) {
+	t.Helper()
+	s.exec(t, "pg_ctl", "-D", s.data(), "-m", "fast", "-w", "stop")
+}
+
+// Port is the loopback port the server listens on.
+func (s *PGServer) Port() int { return s.port }
+
+func (s *PGServer) command(tool string, args ...string) *exec.Cmd {
 	path := filepath.Join(s.bin, tool)
 	if s.runAs != "" {
 		return exec.Command("runuser", append([]string{"-u", s.runAs, "--", path}, args...)...)
@@ -130,7 +141,7 @@ func (s *pgServer) command(tool string, args ...string) *exec.Cmd {
 	return exec.Command(path, args...)
 }
 
-func (s *pgServer) exec(t *testing.T, tool string, args ...string) {
+func (s *PGServer) exec(t testing.TB, tool string, args ...string) {
 	t.Helper()
 	out, err := s.command(tool, args...).CombinedOutput()
 	if err != nil {
