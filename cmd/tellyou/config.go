@@ -69,6 +69,11 @@ type config struct {
 	// MaxGroupMembers bounds a group's members, creator included
 	// (TELLYOU_MAX_GROUP_MEMBERS, default 1000, at least 2).
 	MaxGroupMembers int
+	// RequestTimeout bounds the handling of one HTTP request (the event
+	// feed aside) and of one WebSocket frame, database calls included
+	// (TELLYOU_REQUEST_TIMEOUT, default 10s): past it the request or frame
+	// is answered unavailable.
+	RequestTimeout time.Duration
 }
 
 // busPrefixPattern is what NATS allows in a stream name and a subject token.
@@ -104,6 +109,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		MaxInFlight:       command.DefaultMaxInFlight,
 		MaxQueueDelay:     command.DefaultMaxQueueDelay,
 		TargetLatency:     command.DefaultTargetLatency,
+		RequestTimeout:    ws.DefaultHandleTimeout,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -124,7 +130,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		dst  *time.Duration
 	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
 		{"TELLYOU_STALL_TIMEOUT", &c.StallTimeout}, {"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay},
-		{"TELLYOU_TARGET_LATENCY", &c.TargetLatency}} {
+		{"TELLYOU_TARGET_LATENCY", &c.TargetLatency}, {"TELLYOU_REQUEST_TIMEOUT", &c.RequestTimeout}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {

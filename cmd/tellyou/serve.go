@@ -131,12 +131,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return err
 	}
 	defer deadLetters.Close()
-	bus, pushOpts, err := openBus(ctx, cfg, logger)
+	natsBus, pushOpts, err := openBus(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	if bus != nil {
-		defer bus.Close()
+	var bus delivery.Bus // a nil interface without NATS, never a nil *NATSBus
+	var busHealth busConn
+	if natsBus != nil {
+		defer natsBus.Close()
+		bus, busHealth = natsBus, natsBus.Conn()
 	}
 	feed, feedRelay, err := openFeed(ctx, cfg, eng, logTail, logger)
 	if err != nil {
@@ -146,9 +149,16 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		defer feed.Close()
 	}
 	pushOpts.RedeliveryTimeout, pushOpts.MaxRedeliveries = cfg.RedeliveryTimeout, cfg.MaxRedeliveries
-	ready := newReadiness(eng.Store, runner, 10*time.Second, time.Now)
+	ready, err := newReadiness(readinessConfig{Store: eng.Store, Bus: busHealth, Runner: runner, MaxLag: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	// Every request and frame that reaches the database carries a deadline
+	// of cfg.RequestTimeout, except the feed, which streams for as long as
+	// its client reads.
 	api, err := httpapi.New(httpapi.Config{
 		Commands: cmds, Queries: queries, Store: logTail, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
+		RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err
@@ -168,7 +178,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Commands: cmds, Queries: queries, Log: logTail, Secret: secret, Metrics: m, Logger: logger, API: web,
 		WS: ws.Limits{
 			MaxFrameBytes: cfg.MaxFrameBytes, MaxQueueBytes: cfg.SendQueueBytes, StallTimeout: cfg.StallTimeout,
-			SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+			SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, HandleTimeout: cfg.RequestTimeout,
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 			DisableCompression: !cfg.WSCompression,
 		},
@@ -279,8 +289,8 @@ func openFeed(ctx context.Context, cfg config, eng *engine, log feedbus.Log, log
 }
 
 // openBus returns the bus between nodes that cfg.Bus names, with the
-// delivery topics on it: for "memory", no bus (one node) and the default
-// topics.
+// delivery topics on it: for "memory", no bus (nil: one node) and the
+// default topics.
 //
 // With NATS a node publishes the events it appends (the fast path) and every
 // node's hub receives them; each node's follower of the log delivers what
@@ -290,7 +300,7 @@ func openFeed(ctx context.Context, cfg config, eng *engine, log feedbus.Log, log
 // that, but costs a subscription per user, a publish per member and ordering
 // across subjects; broadcast is good enough while every node can afford the
 // whole event rate (see ARCHITECTURE.md).
-func openBus(ctx context.Context, cfg config, logger *slog.Logger) (delivery.Bus, delivery.Options, error) {
+func openBus(ctx context.Context, cfg config, logger *slog.Logger) (*gateway.NATSBus, delivery.Options, error) {
 	if cfg.Bus == "memory" {
 		return nil, delivery.Options{}, nil
 	}

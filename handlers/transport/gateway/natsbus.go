@@ -255,6 +255,11 @@ func (b *NATSBus) Subscribe(ctx context.Context, topic string) (<-chan *message.
 	return b.subscribeEvents(ctx, topic)
 }
 
+// Conn is the bus's connection to the NATS server, for health checks (its
+// Status, a round trip with FlushWithContext). It stays the bus's: callers
+// must not close or drain it.
+func (b *NATSBus) Conn() *nats.Conn { return b.conn }
+
 // Close ends the subscriptions and the connection.
 func (b *NATSBus) Close() error {
 	b.endSubs()

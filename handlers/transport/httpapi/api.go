@@ -34,13 +34,14 @@ func (a *API) routes() {
 	a.mux.Handle("GET /readyz", http.HandlerFunc(a.readyz))
 	a.mux.Handle("GET /metrics", a.metricsHandler())
 
-	a.mux.Handle("GET /v1/sessions", a.authenticated(a.listSessions))
-	a.mux.Handle("POST /v1/sessions", a.authenticated(a.createGroup))
-	a.mux.Handle("POST /v1/sessions/{id}/members", a.authenticated(a.changeMembers))
-	a.mux.Handle("GET /v1/sessions/{id}/messages", a.authenticated(a.messages))
-	a.mux.Handle("GET /v1/inbox", a.authenticated(a.inbox))
-	a.mux.Handle("GET /v1/unread", a.authenticated(a.unread))
-	a.mux.Handle("GET /v1/audit/sessions/{id}/events", a.authenticated(a.audit))
+	a.mux.Handle("GET /v1/sessions", a.withDeadline(a.authenticated(a.listSessions)))
+	a.mux.Handle("POST /v1/sessions", a.withDeadline(a.authenticated(a.createGroup)))
+	a.mux.Handle("POST /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.changeMembers)))
+	a.mux.Handle("GET /v1/sessions/{id}/messages", a.withDeadline(a.authenticated(a.messages)))
+	a.mux.Handle("GET /v1/inbox", a.withDeadline(a.authenticated(a.inbox)))
+	a.mux.Handle("GET /v1/unread", a.withDeadline(a.authenticated(a.unread)))
+	a.mux.Handle("GET /v1/audit/sessions/{id}/events", a.withDeadline(a.authenticated(a.audit)))
+	// The feed streams until its client leaves: no deadline.
 	a.mux.Handle("GET /v1/feed", a.authenticated(a.feed))
 }
 

@@ -22,6 +22,9 @@ const (
 	DefaultFeedKeepAlive = 15 * time.Second
 	// DefaultFeedBatch is how many events the feed reads from the log at once.
 	DefaultFeedBatch = 500
+	// DefaultRequestTimeout bounds the handling of one request (10 s, as
+	// long as the WebSocket gateway allows one frame).
+	DefaultRequestTimeout = 10 * time.Second
 )
 
 // FeedLog is what the feed needs of the event log.
@@ -46,7 +49,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Ready answers /readyz: nil means ready, an error says why not (its text
 	// becomes the answer's reason, which anyone may read). It is called with a
-	// 5 s deadline in its context, which it should respect.
+	// 1 s deadline in its context, which it should respect: /readyz answers
+	// not ready at the deadline whether Ready has returned or not.
 	Ready func(ctx context.Context) error
 	// Logger receives handler failures and panics (default: discarded).
 	Logger *slog.Logger
@@ -61,6 +65,12 @@ type Config struct {
 	// FeedBatch is the most events the feed reads from the log and writes
 	// between two flushes (default DefaultFeedBatch).
 	FeedBatch int
+	// RequestTimeout bounds the handling of a request to the /v1 routes,
+	// the feed aside (default DefaultRequestTimeout): their context ends
+	// then, so a database that does not answer has the request answered
+	// 503 unavailable. The feed streams for as long as its client reads;
+	// /readyz and /metrics have deadlines of their own.
+	RequestTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -78,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FeedBatch == 0 {
 		c.FeedBatch = DefaultFeedBatch
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 }
 
@@ -107,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.FeedKeepAlive < 0 {
 		errs = append(errs, fmt.Errorf("negative FeedKeepAlive %v", c.FeedKeepAlive))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("negative RequestTimeout %v", c.RequestTimeout))
 	}
 	if c.FeedBatch < 0 {
 		errs = append(errs, fmt.Errorf("negative FeedBatch %d", c.FeedBatch))

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -43,14 +45,15 @@ func encodeJSON(v any) ([]byte, error) {
 
 // fail answers with err in its wire form and the matching status. Internal
 // errors are logged with their details, which the answer hides; storage
-// outages are logged as warnings unless the client went away.
+// outages, requests past their deadline among them, are logged as warnings
+// unless the client went away.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	we := wire.FromError(err)
 	switch we.Code {
 	case wire.CodeInternal:
 		a.logOf(r).Error("http request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case wire.CodeUnavailable:
-		if r.Context().Err() == nil {
+		if !errors.Is(r.Context().Err(), context.Canceled) {
 			a.logOf(r).Warn("http request failed: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 	case wire.CodeRateLimited:

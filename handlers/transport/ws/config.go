@@ -52,8 +52,11 @@ type Limits struct {
 	// handled, and past the bound it stops reading until the oldest is
 	// answered (see pipeline.go).
 	MaxPipelined int
-	// HandleTimeout bounds the handling of one client frame (default 10 s);
-	// a frame that takes longer is answered unavailable.
+	// HandleTimeout bounds the handling of one client frame (default 10 s):
+	// its context, and so every database call made for it, ends then, and a
+	// frame not answered by then is answered unavailable (a send or ack at
+	// the deadline itself, even while its command still waits; see
+	// awaitDeadline).
 	HandleTimeout time.Duration
 	// SendRate and SendBurst limit one user's sends, across the user's
 	// connections to this node (default 50 per second with bursts of 100).

@@ -2,6 +2,8 @@ package ws
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -101,6 +103,33 @@ func (c *conn) startPipelined(r *request, start func(ctx context.Context) func()
 	}()
 }
 
+// awaitDeadline waits until done is closed or the frame's deadline (ctx's)
+// passes, and returns context.DeadlineExceeded in the second case: the frame
+// is answered unavailable at its deadline even while its command waits on a
+// database that does not answer (commands appended together are bounded by
+// the command handlers' own timeout, not by each frame's). The command may
+// still complete afterwards; the same frame sent again learns its outcome (a
+// send stored meanwhile is acked as a duplicate). When ctx is cancelled
+// instead (the connection is gone), it waits for done, so that the
+// connection does not finish before its commands.
+func awaitDeadline(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		select {
+		case <-done: // finished just now: its own answer is better
+			return nil
+		default:
+			return ctx.Err()
+		}
+	}
+	<-done
+	return nil
+}
+
 // waitStarted waits until every pipelined frame read so far is answered.
 // Only the reader calls it.
 func (c *conn) waitStarted() { c.started.Wait() }
@@ -136,6 +165,12 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 			Content: *f.Content, Ext: f.Ext, ClientMessageID: f.ClientMessageID, ClientTimestamp: clientTS,
 		}, gate)
 		return func() {
+			if err := awaitDeadline(ctx, p.Done()); err != nil {
+				// It may still be stored: it stays this connection's own
+				// (no ForgetSend), so that the hub does not push it here.
+				c.fail(r, fmt.Errorf("send %s: %w", f.ClientMessageID, err))
+				return
+			}
 			ack, err := p.Wait()
 			if err != nil {
 				c.client.ForgetSend(f.ClientMessageID)
@@ -163,6 +198,10 @@ func (c *conn) pipelineAck(r *request, meta command.RequestMeta) {
 	c.startPipelined(r, func(ctx context.Context) func() {
 		p := c.h.cfg.Commands.Ack.Start(ctx, command.Ack{Meta: meta, SessionID: f.SessionID, Seq: *f.Seq, AckType: f.AckType}, gate)
 		return func() {
+			if err := awaitDeadline(ctx, p.Done()); err != nil {
+				c.fail(r, fmt.Errorf("ack %s@%d: %w", f.SessionID, *f.Seq, err))
+				return
+			}
 			res, err := p.Wait()
 			if err != nil {
 				c.fail(r, err)
