@@ -56,7 +56,7 @@ func (w *worker) run(ctx context.Context) {
 		// A standby keeps Position at the stored checkpoint.
 		Waiting: func(ctx context.Context) {
 			if pos, err := readCheckpoint(ctx, w.cfg.Pool, w.p.Name()); err == nil {
-				w.setPosition(pos)
+				w.standingBy(pos)
 			}
 		},
 	}, w.project)
@@ -139,6 +139,20 @@ func (w *worker) handle(ctx context.Context, batch []*tail.Event) error {
 	w.failedOnEvent = false
 	w.mu.Unlock()
 	return nil
+}
+
+// standingBy records the stored checkpoint a standby read. The database
+// answered, so a failure that concerned no event is over, as in follow:
+// else a runner that failed while it led, then lost the lease to another,
+// would report the failure for as long as the other leads, and its node
+// would stay unready.
+func (w *worker) standingBy(pos events.Position) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.Position = pos
+	if !w.failedOnEvent {
+		w.status.Failing = false
+	}
 }
 
 func (w *worker) setPosition(pos events.Position) {
