@@ -32,10 +32,14 @@ func openDatabase(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse TELLYOU_DATABASE_URL: %w", err)
 	}
-	// Readers of the global log wait for the oldest open write transaction
-	// (see events/pgstore); none of ours idles, and this bounds a stray one.
+	// No transaction of ours waits for this process between its statements
+	// for more than moments: an append's BEGIN, call and COMMIT travel in
+	// one write. But a node cut off from the database in the middle of that
+	// write (a partition, a reset) leaves its transaction open on the server,
+	// holding the log head's row lock, and every node's appends wait for it.
+	// The server ends such a transaction after 5 s.
 	if _, set := pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
-		pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+		pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "5000"
 	}
 	// pgxpool's default (the core count, at least 4) leaves concurrent appends
 	// queueing for a connection while PostgreSQL could commit them together.
