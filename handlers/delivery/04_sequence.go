@@ -32,8 +32,12 @@ import (
 // forgetAfter: a copy that comes later carries a position the follower has
 // passed and is dropped. A run held longer than holdTimeout (the follower is
 // stalled, or a node died between commit and publish while this node cannot
-// read the log) is delivered anyway: one push is then missing, which the
-// client's sync repairs, rather than all of a session's pushes stopping.
+// read the log) is delivered anyway, rather than all of a session's pushes
+// stopping; the versions it skipped are remembered, and the first copy of one
+// that comes later (the follower brings each once it reads the log again) is
+// delivered late, out of order, instead of being dropped: a client keeps
+// messages in seq order and drops repeats, but a push it is never sent it
+// learns of only by a sync, which a connected client has no reason to make.
 type sequencer struct {
 	sessions map[string]*sessionOrder
 	// followed is the position of the last event the follower handed over
@@ -58,6 +62,37 @@ type sessionOrder struct {
 	held []heldRun
 	// touched is when anything last came for the session.
 	touched time.Time
+	// skipped are versions below next that expire passed over without
+	// delivering them (at most maxSkipped): each is delivered when it comes.
+	skipped map[int64]struct{}
+}
+
+// maxSkipped bounds the versions a session remembers as skipped; a gap wider
+// than that is left to the client's sync.
+const maxSkipped = 4096
+
+// late reports whether version, below next, was skipped and not delivered
+// since, and forgets it: it is to be delivered now.
+func (s *sessionOrder) late(version int64) bool {
+	if _, ok := s.skipped[version]; !ok {
+		return false
+	}
+	delete(s.skipped, version)
+	return true
+}
+
+// skip remembers the versions from next up to (not including) version as
+// skipped.
+func (s *sessionOrder) skip(version int64) {
+	if s.next == 0 {
+		return // not anchored: what came before is unknown
+	}
+	for v := s.next; v < version && len(s.skipped) < maxSkipped; v++ {
+		if s.skipped == nil {
+			s.skipped = make(map[int64]struct{})
+		}
+		s.skipped[v] = struct{}{}
+	}
 }
 
 type heldRun struct {
@@ -113,6 +148,10 @@ func (q *sequencer) offerFollowed(now time.Time, e *event) []*event {
 	if s.next == 0 {
 		delete(q.unanchored, e.streamID)
 	} else if e.version < s.next {
+		if s.late(e.version) {
+			s.last = max(s.last, e.position)
+			return []*event{e}
+		}
 		q.repeated++ // delivered by a fast path
 		return nil
 	}
@@ -150,6 +189,7 @@ func (q *sequencer) expire(now time.Time) ([]*event, int) {
 	for id, s := range q.sessions {
 		if len(s.held) > 0 && now.Sub(s.held[0].since) >= q.holdTimeout {
 			delete(q.unanchored, id)
+			s.skip(s.held[0].run.firstVersion())
 			s.next = max(s.next, s.held[0].run.firstVersion())
 			skipped++
 			out = append(out, q.release(s, nil)...)
@@ -174,6 +214,11 @@ func (s *sessionOrder) hold(run appendOf, now time.Time) {
 func (q *sequencer) take(s *sessionOrder, run appendOf, out []*event) []*event {
 	for _, e := range run.events {
 		if e.version < s.next {
+			if s.late(e.version) {
+				out = append(out, e)
+				s.last = max(s.last, e.position)
+				continue
+			}
 			q.repeated++
 			continue
 		}
