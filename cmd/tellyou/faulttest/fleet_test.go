@@ -497,13 +497,15 @@ func (u *loadUser) pendingID() string {
 	return u.pending
 }
 
-// drop closes the current connection; the reader forgets it.
+// drop closes the current connection and forgets it at once (its reader
+// would only after it noticed), so that the next request reconnects instead
+// of failing on the dead connection again.
 func (u *loadUser) drop() {
 	u.mu.Lock()
 	conn := u.conn
 	u.mu.Unlock()
 	if conn != nil {
-		conn.CloseNow()
+		u.lost(conn)
 	}
 }
 

@@ -139,14 +139,8 @@ func (b *NATSBus) open(ctx context.Context, logger watermill.LoggerAdapter) erro
 	if b.js, err = jetstream.New(b.conn); err != nil {
 		return fmt.Errorf("open JetStream: %w", err)
 	}
-	stream := b.EventsTopic()
-	_, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: stream, Subjects: []string{stream}, Storage: jetstream.MemoryStorage,
-		Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld,
-		MaxAge: b.cfg.MaxAge, MaxBytes: b.cfg.MaxBytes, Duplicates: b.cfg.DuplicateWindow,
-	})
-	if err != nil {
-		return fmt.Errorf("create stream %s: %w", stream, err)
+	if err := b.createStream(ctx); err != nil {
+		return err
 	}
 	b.marshaler = &wmnats.NATSMarshaler{}
 	b.subscriptions, b.endSubs = context.WithCancel(context.Background())
@@ -166,9 +160,63 @@ func (b *NATSBus) open(ctx context.Context, logger watermill.LoggerAdapter) erro
 
 // subscribeEvents consumes the events stream through a consumer of its own,
 // deleted when the subscription ends (else InactiveThreshold removes it).
+//
+// After each reconnection to the server, and when the consumption ends by
+// itself, it starts over with a new consumer, creating the stream again if
+// need be: a restarted server has lost the memory stream and every consumer
+// of it, and a pull consumer that is gone delivers nothing and reports no
+// error. What was published in between is not seen over the bus; the
+// followers of the log deliver it.
 func (b *NATSBus) subscribeEvents(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if b.subscriptions.Err() != nil {
 		return nil, errors.New("subscribe to " + topic + ": bus closed")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stopOnClose := context.AfterFunc(b.subscriptions, cancel)
+	reconnected := b.conn.StatusChanged(nats.CONNECTED)
+	in, end, err := b.consumeEvents(ctx, topic)
+	if err != nil {
+		b.conn.RemoveStatusListener(reconnected)
+		stopOnClose()
+		cancel()
+		return nil, err
+	}
+	out := make(chan *message.Message)
+	b.subscribed.Go(func() {
+		defer close(out)
+		defer b.conn.RemoveStatusListener(reconnected)
+		defer stopOnClose()
+		defer cancel()
+		for {
+			forward(ctx, in, out, reconnected)
+			end()
+			for {
+				if ctx.Err() != nil {
+					return
+				}
+				if in, end, err = b.consumeEvents(ctx, topic); err == nil {
+					break
+				}
+				b.cfg.Logger.Warn("nats bus: consuming the events stream again failed, retrying", "topic", topic, "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	})
+	return out, nil
+}
+
+// consumeEvents creates the events stream if the server lacks it, and a
+// consumer of it, and consumes it until end is called.
+func (b *NATSBus) consumeEvents(ctx context.Context, topic string) (in <-chan *message.Message, end func(), err error) {
+	// Create, not update: nats-server 2.9 lists a stream it is creating
+	// before its store exists, and an update from another node in that
+	// moment dereferences the nil store and brings the server down
+	// (stream.updateWithAdvisory); a create finds the stream and answers.
+	if _, err := b.js.CreateStream(ctx, b.streamConfig()); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil, nil, fmt.Errorf("create stream %s: %w", topic, err)
 	}
 	cfg := jetstream.ConsumerConfig{
 		Name:              topic + "_hub_" + watermill.NewShortUUID(),
@@ -179,29 +227,67 @@ func (b *NATSBus) subscribeEvents(ctx context.Context, topic string) (<-chan *me
 	}
 	c, err := b.js.CreateOrUpdateConsumer(ctx, topic, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("create consumer of %s: %w", topic, err)
+		return nil, nil, fmt.Errorf("create consumer of %s: %w", topic, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	stopOnClose := context.AfterFunc(b.subscriptions, cancel)
 	deleteConsumer := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = b.js.DeleteConsumer(ctx, topic, cfg.Name)
 	}
-	out, done, err := jsmsg.Consume(ctx, c, jsmsg.Options{Name: cfg.Name, Logger: b.cfg.Logger})
+	ctx, cancel := context.WithCancel(ctx)
+	in, done, err := jsmsg.Consume(ctx, c, jsmsg.Options{Name: cfg.Name, Logger: b.cfg.Logger})
 	if err != nil {
-		stopOnClose()
 		cancel()
 		deleteConsumer()
-		return nil, fmt.Errorf("consume %s: %w", topic, err)
+		return nil, nil, fmt.Errorf("consume %s: %w", topic, err)
 	}
-	b.subscribed.Go(func() {
-		<-done
-		stopOnClose()
+	return in, func() {
 		cancel()
+		<-done
 		deleteConsumer()
-	})
-	return out, nil
+	}, nil
+}
+
+// forward passes the messages of in on to out until ctx ends, in is closed
+// or the connection is up again after a loss.
+func forward(ctx context.Context, in <-chan *message.Message, out chan<- *message.Message, reconnected <-chan nats.Status) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reconnected:
+			return
+		case m, ok := <-in:
+			if !ok {
+				return
+			}
+			select {
+			case out <- m:
+			case <-ctx.Done():
+				return
+			case <-reconnected:
+				return
+			}
+		}
+	}
+}
+
+// createStream creates the events stream, or updates it to the bus's
+// settings.
+func (b *NATSBus) createStream(ctx context.Context) error {
+	if _, err := b.js.CreateOrUpdateStream(ctx, b.streamConfig()); err != nil {
+		return fmt.Errorf("create stream %s: %w", b.EventsTopic(), err)
+	}
+	return nil
+}
+
+func (b *NATSBus) streamConfig() jetstream.StreamConfig {
+	stream := b.EventsTopic()
+	return jetstream.StreamConfig{
+		Name: stream, Subjects: []string{stream}, Storage: jetstream.MemoryStorage,
+		Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld,
+		MaxAge: b.cfg.MaxAge, MaxBytes: b.cfg.MaxBytes, Duplicates: b.cfg.DuplicateWindow,
+	}
 }
 
 // EventsTopic is the topic (stream and subject) of the log's events.
