@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"github.com/tellyou/tellyou/cmd/tellyou/servertest"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
 )
 
@@ -108,25 +109,25 @@ func TestReadyzNamesASilentEventStoreWithinASecond(t *testing.T) {
 // on the same port.
 func TestReadyzNamesALostNATSBusWithinASecond(t *testing.T) {
 	t.Parallel()
-	ns := newNATSChild(t)
+	ns := servertest.NewNATSServer(t)
 	prefix := "ready_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 	n := startNodeEnv(t, map[string]string{"TELLYOU_DATABASE_URL": pgtest.NewDatabase(t), "TELLYOU_JWT_SECRET": testSecret,
-		"TELLYOU_BUS": ns.url(), "TELLYOU_BUS_PREFIX": prefix})
+		"TELLYOU_BUS": ns.URL(), "TELLYOU_BUS_PREFIX": prefix})
 	if a := n.ready(t); a.status != http.StatusOK {
 		t.Fatalf("/readyz before the fault = %+v", a)
 	}
 
-	ns.freeze(t)
+	ns.Freeze(t)
 	a := n.waitReadyz(t, 5*time.Second, "after NATS is frozen", notReadyFor("message bus (NATS) did not answer"))
 	t.Logf("NATS frozen: %d %q in %v", a.status, a.reason, a.took)
-	ns.thaw(t)
+	ns.Thaw(t)
 	n.waitReadyz(t, 30*time.Second, "after NATS is thawed", isReady)
 
-	ns.kill(t)
+	ns.Kill(t)
 	a = n.waitReadyz(t, 5*time.Second, "after NATS is killed", notReadyFor("message bus (NATS) disconnected"))
 	t.Logf("NATS gone: %d %q in %v", a.status, a.reason, a.took)
 
-	ns.start(t)
+	ns.Start(t)
 	n.waitReadyz(t, 30*time.Second, "after NATS is back", isReady)
 }
 

@@ -113,12 +113,38 @@ func (s *NATSServer) Kill(t testing.TB) {
 	}
 }
 
+// Freeze stops the server's process (SIGSTOP): its connections stay open
+// and nothing answers on them, as with a hung server, until Thaw.
+func (s *NATSServer) Freeze(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+}
+
+// Thaw lets a frozen server run again (SIGCONT).
+func (s *NATSServer) Thaw(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGCONT)
+}
+
+func (s *NATSServer) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		t.Fatalf("%v to nats-server: it is not running", sig)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("%v to nats-server: %v", sig, err)
+	}
+}
+
 func (s *NATSServer) end(sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
 		return nil
 	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a frozen server ends only once thawed
 	_ = s.cmd.Process.Signal(sig)
 	select {
 	case <-s.done:
