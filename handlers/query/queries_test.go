@@ -88,6 +88,23 @@ func TestAuditIsForAuditorsOnly(t *testing.T) {
 	}
 }
 
+// holdHistoryProjection keeps the history projection from applying events,
+// by a transaction that holds its checkpoint row, until release is called
+// (or the test ends).
+func holdHistoryProjection(t *testing.T, e *handlerstest.Engine) (release func()) {
+	t.Helper()
+	blocker, err := e.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release = func() { _ = blocker.Rollback(context.Background()) }
+	t.Cleanup(release)
+	if _, err := blocker.Exec(context.Background(), "SELECT FROM rm_checkpoints WHERE name = 'history' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	return release
+}
+
 // A forward page holds every message the log has, even while the history
 // projection lags: a sync after a reconnect must not miss what was sent while
 // the client was away. A transaction holding the history projection's
@@ -98,14 +115,7 @@ func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	first := e.SendTo(t, "ann", "bob", "before", "c0")
 	e.CaughtUp(t)
 
-	blocker, err := e.Pool.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(context.Background())
-	if _, err := blocker.Exec(context.Background(), "SELECT FROM rm_checkpoints WHERE name = 'history' FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdHistoryProjection(t, e)
 	for i := 1; i <= 3; i++ {
 		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
 	}
@@ -125,9 +135,7 @@ func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
 	default:
 	}
-	if err := blocker.Rollback(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	a := <-got
 	if a.err != nil {
 		t.Fatal(a.err)
@@ -147,14 +155,7 @@ func TestBackwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	first := e.SendTo(t, "ann", "bob", "before", "c0")
 	e.CaughtUp(t)
 
-	blocker, err := e.Pool.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(context.Background())
-	if _, err := blocker.Exec(context.Background(), "SELECT FROM rm_checkpoints WHERE name = 'history' FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdHistoryProjection(t, e)
 	for i := 1; i <= 3; i++ {
 		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
 	}
@@ -181,9 +182,7 @@ func TestBackwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
 	default:
 	}
-	if err := blocker.Rollback(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	a := <-got
 	if a.err != nil {
 		t.Fatal(a.err)
