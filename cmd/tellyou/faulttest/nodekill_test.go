@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -85,7 +82,7 @@ func TestNodeKilledWhileItsClientsSend(t *testing.T) {
 			i+1, len(clientsOfA), spread(r.acked), spread(r.received), dur(r.pushes), dur(r.gap), dur(r.bNotReady), takeover, errorsSince(errsBefore, f.errorCounts()))
 		if i < kills-1 {
 			started := time.Now()
-			a := startNodeAt(t, fmt.Sprintf("a%d", i+2), addrA, dbURL, bus)
+			a := startNodeOn(t, fmt.Sprintf("a%d", i+2), addrA, dbURL, bus)
 			r.restartReady = time.Since(started)
 			killA = a.Kill
 			errs := f.errorCounts()
@@ -304,74 +301,4 @@ func comeHome(t *testing.T, users []*loadUser) {
 		u.drop()
 	}
 	waitEach(t, users, since, time.Minute, acked)
-}
-
-// nodeAt is a `tellyou serve` child process on a given address: node a
-// started again where the fleet's clients dial it (servertest.Start always
-// takes a free port).
-type nodeAt struct {
-	name, base string
-	cmd        *exec.Cmd
-	logs       *servertest.LogBuffer
-	done       chan struct{}
-}
-
-// startNodeAt runs `tellyou serve` as startNode does, on addr, and waits
-// until it is ready; it is stopped when the test ends.
-func startNodeAt(t *testing.T, name, addr, databaseURL string, extra ...string) *nodeAt {
-	t.Helper()
-	n := &nodeAt{name: name, base: "http://" + addr, logs: &servertest.LogBuffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command(binary, "serve")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TELLYOU_") {
-			n.cmd.Env = append(n.cmd.Env, kv)
-		}
-	}
-	n.cmd.Env = append(n.cmd.Env, "TELLYOU_ADDR="+addr, "TELLYOU_LOG_FORMAT=json",
-		"TELLYOU_DATABASE_URL="+databaseURL, "TELLYOU_JWT_SECRET="+testSecret,
-		"TELLYOU_SEND_RATE=1000000", "TELLYOU_SEND_BURST=1000000")
-	n.cmd.Env = append(n.cmd.Env, extra...)
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start node %s: %v", name, err)
-	}
-	go func() {
-		_ = n.cmd.Wait()
-		close(n.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-n.done:
-		default:
-			_ = n.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-n.done:
-			case <-time.After(30 * time.Second):
-				t.Errorf("node %s did not stop within 30s of SIGTERM; killing it", name)
-				n.Kill()
-			}
-		}
-		if t.Failed() {
-			t.Logf("node %s log (last lines):\n%s", name, n.logs.Tail(60))
-		}
-	})
-	deadline := time.Now().Add(time.Minute)
-	for readyStatus(n.base) != http.StatusOK {
-		select {
-		case <-n.done:
-			t.Fatalf("node %s exited before it was ready:\n%s", name, n.logs.Tail(30))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %s on %s not ready after a minute", name, addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return n
-}
-
-// Kill ends the node with SIGKILL and waits for it.
-func (n *nodeAt) Kill() {
-	_ = n.cmd.Process.Kill()
-	<-n.done
 }

@@ -20,13 +20,23 @@ const (
 // until it is ready; it is stopped when the test ends.
 func startNode(t *testing.T, name, databaseURL string, extra ...string) *servertest.Node {
 	t.Helper()
-	env := append([]string{
+	return servertest.Start(t, binary, name, nodeEnv(databaseURL, extra)...)
+}
+
+// startNodeOn is startNode on a given address.
+func startNodeOn(t *testing.T, name, addr, databaseURL string, extra ...string) *servertest.Node {
+	t.Helper()
+	return servertest.StartAt(t, binary, name, addr, nodeEnv(databaseURL, extra)...)
+}
+
+// nodeEnv is the settings of every node of these tests, then extra.
+func nodeEnv(databaseURL string, extra []string) []string {
+	return append([]string{
 		"TELLYOU_DATABASE_URL=" + databaseURL,
 		"TELLYOU_JWT_SECRET=" + testSecret,
 		// Far above what the clients send: the rate limit is not under test.
 		"TELLYOU_SEND_RATE=1000000", "TELLYOU_SEND_BURST=1000000",
 	}, extra...)
-	return servertest.Start(t, binary, name, env...)
 }
 
 // waitReady waits until the node answers /readyz with 200 and returns how

@@ -87,7 +87,13 @@ type Node struct {
 // test); its last log lines are shown when the test failed.
 func Start(t testing.TB, bin, name string, env ...string) *Node {
 	t.Helper()
-	addr := FreeAddr(t)
+	return StartAt(t, bin, name, FreeAddr(t), env...)
+}
+
+// StartAt is Start on a given address: a node started again where its
+// clients dial the one that died.
+func StartAt(t testing.TB, bin, name, addr string, env ...string) *Node {
+	t.Helper()
 	n := &Node{Name: name, Base: "http://" + addr, logs: &LogBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(bin, "serve")
 	for _, kv := range os.Environ() {
