@@ -98,6 +98,9 @@ type conn struct {
 	gate    *command.Gate
 	ctx     context.Context
 	cancel  context.CancelFunc
+	// hold keeps the sends in the client's order across overload refusals;
+	// it has a lock of its own.
+	hold resendHold
 	// expiry closes the connection when the token expires; it is armed
 	// only once the expiry is near (see watchExpiryLocked).
 	expiry *time.Timer

@@ -153,6 +153,10 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 		c.refuse(r, &wire.Error{Code: wire.CodeRateLimited, Message: "too many messages: slow down and retry"})
 		return
 	}
+	if wait := c.hold.check(f.ClientMessageID, time.Now()); wait > 0 {
+		c.fail(r, &command.OverloadError{RetryAfter: wait, Reason: "an earlier send of this connection was refused and is not resent yet"})
+		return
+	}
 	var clientTS int64
 	if f.ClientTimestamp != nil {
 		clientTS = *f.ClientTimestamp
@@ -174,6 +178,11 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 			ack, err := p.Wait()
 			if err != nil {
 				c.client.ForgetSend(f.ClientMessageID)
+				var overloaded *command.OverloadError
+				if errors.As(err, &overloaded) {
+					// Before the answer: the client resends only after it.
+					c.hold.refused(f.ClientMessageID, r.arrived, overloaded.RetryAfter, time.Now())
+				}
 				c.fail(r, err)
 				return
 			}
