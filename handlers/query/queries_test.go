@@ -105,6 +105,34 @@ func holdHistoryProjection(t *testing.T, e *handlerstest.Engine) (release func()
 	return release
 }
 
+// pageOnceReleased asks bob's page pq of the session while the history
+// projection is held back: it fails the test if the page is answered before
+// release is called, then releases it and returns the page.
+func pageOnceReleased(t *testing.T, e *handlerstest.Engine, pq readmodels.PageQuery, sessionID string, release func()) readmodels.MessagePage {
+	t.Helper()
+	type answer struct {
+		page readmodels.MessagePage
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		page, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"), SessionID: sessionID, Page: pq})
+		got <- answer{page, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the page is being held back meanwhile
+	select {
+	case a := <-got:
+		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
+	default:
+	}
+	release()
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	return a.page
+}
+
 // A forward page holds every message the log has, even while the history
 // projection lags: a sync after a reconnect must not miss what was sent while
 // the client was away. A transaction holding the history projection's
@@ -119,29 +147,9 @@ func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
 	}
-	type answer struct {
-		page readmodels.MessagePage
-		err  error
-	}
-	got := make(chan answer, 1)
-	go func() {
-		page, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"),
-			SessionID: first.SessionID, Page: readmodels.PageQuery{AfterSeq: first.Seq}})
-		got <- answer{page, err}
-	}()
-	time.Sleep(300 * time.Millisecond) // the page is being held back meanwhile
-	select {
-	case a := <-got:
-		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
-	default:
-	}
-	release()
-	a := <-got
-	if a.err != nil {
-		t.Fatal(a.err)
-	}
-	if len(a.page.Messages) != 3 || a.page.Messages[2].Content != "while away 3" || a.page.LastSeq != first.Seq+3 || a.page.HasMore {
-		t.Fatalf("page %+v, want the 3 messages sent while away", a.page)
+	page := pageOnceReleased(t, e, readmodels.PageQuery{AfterSeq: first.Seq}, first.SessionID, release)
+	if len(page.Messages) != 3 || page.Messages[2].Content != "while away 3" || page.LastSeq != first.Seq+3 || page.HasMore {
+		t.Fatalf("page %+v, want the 3 messages sent while away", page)
 	}
 }
 
@@ -166,28 +174,8 @@ func TestBackwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 		t.Fatalf("page before seq %d = %+v, %v; want the first message at once", first.Seq+1, old, err)
 	}
 
-	type answer struct {
-		page readmodels.MessagePage
-		err  error
-	}
-	got := make(chan answer, 1)
-	go func() {
-		page, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"),
-			SessionID: first.SessionID, Page: readmodels.PageQuery{BeforeSeq: math.MaxInt64, Limit: 2}})
-		got <- answer{page, err}
-	}()
-	time.Sleep(300 * time.Millisecond) // the page is being held back meanwhile
-	select {
-	case a := <-got:
-		t.Fatalf("answered while the read model was behind: %+v, %v", a.page, a.err)
-	default:
-	}
-	release()
-	a := <-got
-	if a.err != nil {
-		t.Fatal(a.err)
-	}
-	if len(a.page.Messages) != 2 || a.page.Messages[1].Content != "while away 3" || a.page.LastSeq != first.Seq+3 || !a.page.HasMore {
-		t.Fatalf("page %+v, want the latest 2 messages, more before them", a.page)
+	page := pageOnceReleased(t, e, readmodels.PageQuery{BeforeSeq: math.MaxInt64, Limit: 2}, first.SessionID, release)
+	if len(page.Messages) != 2 || page.Messages[1].Content != "while away 3" || page.LastSeq != first.Seq+3 || !page.HasMore {
+		t.Fatalf("page %+v, want the latest 2 messages, more before them", page)
 	}
 }
