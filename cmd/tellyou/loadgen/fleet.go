@@ -101,11 +101,18 @@ func directSession(a, b string) string {
 	return "d:" + min(a, b) + ":" + max(a, b)
 }
 
+func (f *fleet) arm(context.Context) error {
+	if f.sendersDone != nil {
+		return fmt.Errorf("arm: a step is already running")
+	}
+	f.rec.reset()
+	return nil
+}
+
 func (f *fleet) start(ctx context.Context, spec sendSpec) error {
 	if f.sendersDone != nil {
 		return fmt.Errorf("a step is already running")
 	}
-	f.rec.reset()
 	sendCtx, stopSending := context.WithCancel(ctx)
 	if spec.Duration > 0 {
 		sendCtx, stopSending = context.WithTimeout(ctx, spec.Duration)

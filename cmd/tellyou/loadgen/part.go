@@ -12,8 +12,13 @@ import (
 type part interface {
 	// connect opens the connections of pop (closing any earlier ones).
 	connect(ctx context.Context, pop population) (connectResult, error)
+	// arm clears the counts of the previous step. The coordinator arms every
+	// part before it starts any: a part that cleared its counts after another
+	// part's sends reached its connections would drop those pushes from the
+	// step.
+	arm(ctx context.Context) error
 	// start begins a step's sending and returns; sending stops by itself
-	// after the spec's duration or budget.
+	// after the spec's duration or budget. It counts from the last arm.
 	start(ctx context.Context, spec sendSpec) error
 	progress(ctx context.Context) (progress, error)
 	// finish stops the step (sending, acks) and returns what it measured.

@@ -115,13 +115,8 @@ func (c *coordinator) play(ctx context.Context, st step) (*Report, error) {
 	rep.SettleSeconds, rep.SettleNote = c.settle(ctx)
 	before := c.sample(ctx, true)
 	start := time.Now()
-	rates, budgets := shares(st.Rate, c.cfg.Messages, c.conns)
-	err := c.each(func(i int, p part) error {
-		return p.start(ctx, sendSpec{Rate: rates[i], Duration: c.cfg.Duration, Messages: budgets[i],
-			Silent: c.cfg.Messages > 0 && budgets[i] == 0})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start sending: %w", err)
+	if err := c.start(ctx, st); err != nil {
+		return nil, err
 	}
 	sendEnd, err := c.waitSending(ctx)
 	if err != nil {
@@ -141,6 +136,24 @@ func (c *coordinator) play(ctx context.Context, st step) (*Report, error) {
 	rep.Server = usage(before, after, c.connected)
 	c.countDeliveries(rep, missing5s)
 	return rep, nil
+}
+
+// start arms every part, then starts every part's share of the step: the
+// first sends reach connections of every part at once, so no part may
+// still clear its counts once any part sends.
+func (c *coordinator) start(ctx context.Context, st step) error {
+	if err := c.each(func(_ int, p part) error { return p.arm(ctx) }); err != nil {
+		return fmt.Errorf("arm: %w", err)
+	}
+	rates, budgets := shares(st.Rate, c.cfg.Messages, c.conns)
+	err := c.each(func(i int, p part) error {
+		return p.start(ctx, sendSpec{Rate: rates[i], Duration: c.cfg.Duration, Messages: budgets[i],
+			Silent: c.cfg.Messages > 0 && budgets[i] == 0})
+	})
+	if err != nil {
+		return fmt.Errorf("start sending: %w", err)
+	}
+	return nil
 }
 
 // playIdle measures what idle connections cost the server: its usage

@@ -12,7 +12,7 @@ import (
 // workerRequest is one line the coordinator writes to a worker: Op names the
 // fleet method, the other fields its argument.
 type workerRequest struct {
-	Op         string      `json:"op"` // init, connect, start, progress, finish, disconnect
+	Op         string      `json:"op"` // init, connect, arm, start, progress, finish, disconnect
 	Config     *Config     `json:"config,omitempty"`
 	Index      int         `json:"index,omitempty"` // init: the worker's number, for its source addresses
 	Population *population `json:"population,omitempty"`
@@ -84,6 +84,8 @@ func serveRequest(ctx context.Context, f *fleet, req workerRequest) (workerAnswe
 		var r connectResult
 		r, err = f.connect(ctx, *req.Population)
 		ans.Connect = &r
+	case "arm":
+		err = f.arm(ctx)
 	case "start":
 		if req.Spec == nil {
 			return ans, errors.New("start: no spec")

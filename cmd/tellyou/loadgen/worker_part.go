@@ -108,6 +108,11 @@ func (w *workerPart) connect(ctx context.Context, pop population) (connectResult
 	return *a.Connect, nil
 }
 
+func (w *workerPart) arm(ctx context.Context) error {
+	_, err := w.call(ctx, workerRequest{Op: "arm"})
+	return err
+}
+
 func (w *workerPart) start(ctx context.Context, spec sendSpec) error {
 	_, err := w.call(ctx, workerRequest{Op: "start", Spec: &spec})
 	return err
