@@ -1,10 +1,12 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/transport/ws"
 )
@@ -131,5 +133,63 @@ func TestPipelinedSendsRefusedAsOverloadedKeepTheirOrder(t *testing.T) {
 		if seqs[i] <= seqs[i-1] {
 			t.Fatalf("message %d stored at seq %d, after message %d at seq %d: %v", i, seqs[i], i-1, seqs[i-1], seqs)
 		}
+	}
+}
+
+// TestFrameBehindAFullWindowIsAnsweredByItsDeadline: acks that wait on a
+// database that does not answer fill a connection's window for their whole
+// deadline. A send the client writes behind them is not started once the
+// window has been full for WindowWait: it is answered overloaded right after
+// their answers, so within the deadline of its own arrival, not a whole
+// deadline later; nothing of it is stored, and sent again once the database
+// answers it is acked.
+func TestFrameBehindAFullWindowIsAnsweredByItsDeadline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{ws: ws.Limits{SendRate: 1e6, SendBurst: 1e6, MaxPipelined: 4,
+		WindowWait: 100 * time.Millisecond, HandleTimeout: 2 * time.Second}})
+	ann := e.connect(t, "ann")
+	for i := range 4 {
+		e.sendCmd(t, "bob", "d:ann:bob", fmt.Sprint("m", i), fmt.Sprint("b", i))
+	}
+
+	// Every append waits for the log's head row while this holds it.
+	ctx := context.Background()
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT position FROM tellyou_log_head FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		ann.write(map[string]any{"type": "ack", "id": fmt.Sprint("a", i), "sessionId": "d:ann:bob", "seq": i + 1, "ackType": "received"})
+	}
+	ann.write(map[string]any{"type": "send", "id": "s1", "toUserId": "bob", "messageType": 1, "content": "behind", "clientMessageId": "c-behind"})
+	answers := ann.awaitCount("five answers", 5, func(f frame) bool { return f.ID != "" })
+	for i, a := range answers[:4] {
+		if a.ID != fmt.Sprint("a", i) || a.Type != "error" || a.Code != "unavailable" {
+			t.Fatalf("answer %d: %s, want ack a%d answered unavailable at its deadline", i, a.raw, i)
+		}
+	}
+	if a := answers[4]; a.ID != "s1" || a.Type != "error" || a.Code != "overloaded" || a.RetryAfterMs <= 0 || a.ClientMessageID != "c-behind" {
+		t.Fatalf("the send behind the window: %s, want overloaded with retryAfterMs and its clientMessageId", a.raw)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	ack := ann.request(map[string]any{"type": "send", "id": "s2", "toUserId": "bob", "messageType": 1, "content": "behind", "clientMessageId": "c-behind"})
+	if ack.Type != "sendAck" || ack.Duplicate {
+		t.Fatalf("the send again: %s, want a first sendAck", ack.raw)
+	}
+	stored := 0
+	for _, env := range e.stream(t, "d:ann:bob") {
+		if sent, ok := env.Payload.(events.MessageSent); ok && sent.ClientMessageID == "c-behind" {
+			stored++
+		}
+	}
+	if stored != 1 {
+		t.Fatalf("c-behind stored %d times, want once", stored)
 	}
 }

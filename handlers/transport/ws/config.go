@@ -52,6 +52,13 @@ type Limits struct {
 	// handled, and past the bound it stops reading until the oldest is
 	// answered (see pipeline.go).
 	MaxPipelined int
+	// WindowWait is how long the reader waits for a place while the
+	// pipelined frames fill MaxPipelined (default 5 s, under HandleTimeout):
+	// frames read after the window has been full that long are refused
+	// overloaded instead of waiting, so that every frame is answered
+	// within HandleTimeout of reaching the connection even while the frames
+	// before it each take their whole deadline (see takeWindow).
+	WindowWait time.Duration
 	// HandleTimeout bounds the handling of one client frame (default 10 s):
 	// its context, and so every database call made for it, ends then, and a
 	// frame not answered by then is answered unavailable (a send or ack at
@@ -111,6 +118,7 @@ const (
 	DefaultStallTimeout  = 20 * time.Second
 	DefaultHandleTimeout = 10 * time.Second
 	DefaultMaxPipelined  = 32
+	DefaultWindowWait    = 5 * time.Second
 	DefaultSendRate      = 50
 	DefaultSendBurst     = 100
 	DefaultFrameRate     = 100
@@ -136,6 +144,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.MaxPipelined <= 0 {
 		l.MaxPipelined = DefaultMaxPipelined
+	}
+	if l.WindowWait <= 0 {
+		l.WindowWait = DefaultWindowWait
 	}
 	if l.HandleTimeout <= 0 {
 		l.HandleTimeout = DefaultHandleTimeout

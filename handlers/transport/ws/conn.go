@@ -93,11 +93,14 @@ type conn struct {
 	// the reader; gate is the connection's line for admission; ctx, ended
 	// by finish, is the parent of their contexts. All are made at the first
 	// pipelined frame, and only the reader touches them (but started's Done).
-	window  chan struct{}
-	started sync.WaitGroup
-	gate    *command.Gate
-	ctx     context.Context
-	cancel  context.CancelFunc
+	window chan struct{}
+	// windowFull is when the reader found the window full and no place has
+	// come free since (zero: not full); see takeWindow.
+	windowFull time.Time
+	started    sync.WaitGroup
+	gate       *command.Gate
+	ctx        context.Context
+	cancel     context.CancelFunc
 	// hold keeps the sends in the client's order across overload refusals;
 	// it has a lock of its own.
 	hold resendHold

@@ -18,7 +18,11 @@ import (
 // session are appended together when they queue up), and reads on, up to
 // Limits.MaxPipelined frames started and not answered; past that it stops
 // reading the socket until the oldest is answered, which pushes back on the
-// client. A recall or sync waits for the frames started before it, so that
+// client. It waits so at most Limits.WindowWait at a time: the frames in the
+// window may each take their whole deadline (a database that does not
+// answer), and a frame the client wrote meanwhile would then be answered only
+// that long after its own deadline; frames read once the window has been full
+// for WindowWait are answered overloaded instead (see takeWindow). A recall or sync waits for the frames started before it, so that
 // it sees what they did. Whatever order the commands finish in, the answers
 // go out in the order of the frames (answerLine).
 
@@ -70,17 +74,68 @@ func (l *answerLine) fill(s *answerSlot, frame []byte, send func([]byte)) {
 	}
 }
 
-// startPipelined runs a pipelined frame's command on a goroutine of its own:
-// it waits for a place in the connection's window (blocking the reader when
-// the window is full), then calls start, which queues the command and
-// returns a function that waits for it and answers the frame. The frame's
-// context lasts until it is answered.
-func (c *conn) startPipelined(r *request, start func(ctx context.Context) func()) {
+// waiting returns the number of frames whose answers are not sent yet.
+func (l *answerLine) waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.slots)
+}
+
+// takeWindow takes a place in the connection's window for a pipelined frame
+// and reports whether it got one. While the window is full the reader waits
+// for a place, until the window has been full for Limits.WindowWait; from
+// then until a place comes free, frames are not taken (false: the caller
+// answers them overloaded). Their answers go out in the frames' order, so
+// after those of the frames in the window, each of which ends by its
+// deadline: a frame read then is answered within HandleTimeout of reaching
+// the connection. A client that keeps writing regardless is pushed back
+// again: once 2 x MaxPipelined answers wait in the line, the reader waits
+// for a place without bound.
+func (c *conn) takeWindow() bool {
 	if c.window == nil {
 		c.window = make(chan struct{}, c.h.cfg.Limits.MaxPipelined)
 		c.ctx, c.cancel = context.WithCancel(c.h.base)
 	}
-	c.window <- struct{}{}
+	select {
+	case c.window <- struct{}{}:
+		c.windowFull = time.Time{}
+		return true
+	default:
+	}
+	now := time.Now()
+	if c.windowFull.IsZero() {
+		c.windowFull = now
+	}
+	if wait := c.windowFull.Add(c.h.cfg.Limits.WindowWait).Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case c.window <- struct{}{}:
+			c.windowFull = time.Time{}
+			return true
+		case <-t.C:
+		}
+	}
+	if c.answers.waiting() > 2*c.h.cfg.Limits.MaxPipelined {
+		c.window <- struct{}{}
+		c.windowFull = time.Time{}
+		return true
+	}
+	return false
+}
+
+// windowRefusal is the error of a frame not taken for want of a place in the
+// window: the client may send it again once it has the answers before it.
+func (c *conn) windowRefusal() *command.OverloadError {
+	return &command.OverloadError{RetryAfter: time.Second,
+		Reason: fmt.Sprintf("%d frames of this connection are in progress", c.h.cfg.Limits.MaxPipelined)}
+}
+
+// startPipelined runs a pipelined frame's command on a goroutine of its own,
+// once takeWindow gave it a place: it calls start, which queues the command
+// and returns a function that waits for it and answers the frame. The
+// frame's context lasts until it is answered.
+func (c *conn) startPipelined(start func(ctx context.Context) func(), r *request) {
 	c.mu.Lock()
 	c.inflight++
 	c.mu.Unlock()
@@ -161,8 +216,14 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 	if f.ClientTimestamp != nil {
 		clientTS = *f.ClientTimestamp
 	}
+	if !c.takeWindow() {
+		refusal := c.windowRefusal()
+		c.hold.refused(f.ClientMessageID, r.arrived, refusal.RetryAfter, time.Now())
+		c.fail(r, refusal)
+		return
+	}
 	gate := c.gateOf()
-	c.startPipelined(r, func(ctx context.Context) func() {
+	c.startPipelined(func(ctx context.Context) func() {
 		c.client.BeginSend(f.ClientMessageID)
 		p := c.h.cfg.Commands.Send.Start(ctx, command.Send{
 			Meta: meta, SessionID: f.SessionID, ToUserID: f.ToUserID, MessageType: *f.MessageType,
@@ -196,15 +257,19 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 			})
 			m.SendAckLatency.Observe(time.Since(r.arrived).Seconds())
 		}
-	})
+	}, r)
 }
 
 // pipelineAck starts an ack; it is answered ok (with an id) or an error, in
 // the order of the frames.
 func (c *conn) pipelineAck(r *request, meta command.RequestMeta) {
 	f := r.frame
+	if !c.takeWindow() {
+		c.fail(r, c.windowRefusal())
+		return
+	}
 	gate := c.gateOf()
-	c.startPipelined(r, func(ctx context.Context) func() {
+	c.startPipelined(func(ctx context.Context) func() {
 		p := c.h.cfg.Commands.Ack.Start(ctx, command.Ack{Meta: meta, SessionID: f.SessionID, Seq: *f.Seq, AckType: f.AckType}, gate)
 		return func() {
 			if err := awaitDeadline(ctx, p.Done()); err != nil {
@@ -221,5 +286,5 @@ func (c *conn) pipelineAck(r *request, meta command.RequestMeta) {
 			c.h.cfg.Hub.Acked(c.user.UserID, f.SessionID, res.ReceivedSeq)
 			c.ok(r)
 		}
-	})
+	}, r)
 }
