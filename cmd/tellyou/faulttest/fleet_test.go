@@ -204,11 +204,18 @@ type loadUser struct {
 	mu        sync.Mutex
 	conn      *websocket.Conn
 	waiting   map[string]chan map[string]any
+	late      map[string]lateFrame // frames given up on, by id: their answers are logged when they come
 	nextFrame int
 	pending   string // clientMessageId of the message being sent, "" when none
 	acked     map[string]place
 	received  map[int64]bool // seqs of the session pushed or synced to the user
 	closed    bool
+}
+
+// lateFrame is a frame whose answer did not come within its limit.
+type lateFrame struct {
+	typ     string
+	written time.Time
 }
 
 // errConnLost is a request whose connection ended before its answer.
@@ -401,9 +408,15 @@ func (u *loadUser) read(conn *websocket.Conn) {
 			u.mu.Lock()
 			ch := u.waiting[id]
 			delete(u.waiting, id)
+			late, wasLate := u.late[id]
+			delete(u.late, id)
 			u.mu.Unlock()
 			if ch != nil {
 				ch <- frame
+			}
+			if wasLate {
+				u.f.t.Logf("%s: %s frame %s answered %v after it was written: %v %v", u.name, late.typ, id,
+					time.Since(late.written).Round(time.Millisecond), frame["type"], frame["code"])
 			}
 			continue
 		}
@@ -460,6 +473,7 @@ func (u *loadUser) request(frame map[string]any, limit time.Duration) (map[strin
 	if err != nil {
 		return nil, err
 	}
+	written := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
@@ -474,6 +488,11 @@ func (u *loadUser) request(frame map[string]any, limit time.Duration) (map[strin
 	case <-ctx.Done():
 		u.mu.Lock()
 		delete(u.waiting, id)
+		if u.late == nil {
+			u.late = map[string]lateFrame{}
+		}
+		typ, _ := frame["type"].(string)
+		u.late[id] = lateFrame{typ: typ, written: written}
 		u.mu.Unlock()
 		return nil, errors.New("no answer within " + limit.String())
 	}
