@@ -204,7 +204,6 @@ type loadUser struct {
 	mu        sync.Mutex
 	conn      *websocket.Conn
 	waiting   map[string]chan map[string]any
-	late      map[string]lateFrame // frames given up on, by id: their answers are logged when they come
 	nextFrame int
 	pending   string // clientMessageId of the message being sent, "" when none
 	acked     map[string]place
@@ -212,11 +211,9 @@ type loadUser struct {
 	closed    bool
 }
 
-// lateFrame is a frame whose answer did not come within its limit.
-type lateFrame struct {
-	typ     string
-	written time.Time
-}
+// lateWait is how long a request that got no answer within its limit waits
+// on for one, to log whether it came late or not at all.
+const lateWait = 30 * time.Second
 
 // errConnLost is a request whose connection ended before its answer.
 var errConnLost = errors.New("connection lost")
@@ -408,15 +405,9 @@ func (u *loadUser) read(conn *websocket.Conn) {
 			u.mu.Lock()
 			ch := u.waiting[id]
 			delete(u.waiting, id)
-			late, wasLate := u.late[id]
-			delete(u.late, id)
 			u.mu.Unlock()
 			if ch != nil {
 				ch <- frame
-			}
-			if wasLate {
-				u.f.t.Logf("%s: %s frame %s answered %v after it was written: %v %v", u.name, late.typ, id,
-					time.Since(late.written).Round(time.Millisecond), frame["type"], frame["code"])
 			}
 			continue
 		}
@@ -486,13 +477,25 @@ func (u *loadUser) request(frame map[string]any, limit time.Duration) (map[strin
 		}
 		return f, nil
 	case <-ctx.Done():
+		// Failed; but wait a while longer, on the same connection, to tell
+		// an answer that comes late from one that never comes.
+		late := time.NewTimer(lateWait)
+		defer late.Stop()
+		select {
+		case f, ok := <-answer:
+			if !ok {
+				u.f.t.Logf("%s: %s frame %s: the connection ended %v after it was written, without its answer", u.name,
+					frame["type"], id, time.Since(written).Round(time.Millisecond))
+				break
+			}
+			u.f.t.Logf("%s: %s frame %s answered %v after it was written: %v %v", u.name, frame["type"], id,
+				time.Since(written).Round(time.Millisecond), f["type"], f["code"])
+		case <-late.C:
+			u.f.t.Logf("%s: %s frame %s not answered %v after it was written", u.name, frame["type"], id,
+				time.Since(written).Round(time.Millisecond))
+		}
 		u.mu.Lock()
 		delete(u.waiting, id)
-		if u.late == nil {
-			u.late = map[string]lateFrame{}
-		}
-		typ, _ := frame["type"].(string)
-		u.late[id] = lateFrame{typ: typ, written: written}
 		u.mu.Unlock()
 		return nil, errors.New("no answer within " + limit.String())
 	}
