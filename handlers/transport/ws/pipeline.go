@@ -81,6 +81,13 @@ func (l *answerLine) waiting() int {
 	return len(l.slots)
 }
 
+// maxWaitingAnswers bounds, in windows, the answers that may wait in a
+// connection's line while its window stays full (32 x 32 = 1,024, some
+// 200 KB): enough for a client that acks every push of a busy session (20
+// acks a second for the 10 s the oldest frame may take), few enough that a
+// client that floods is pushed back.
+const maxWaitingAnswers = 32
+
 // takeWindow takes a place in the connection's window for a pipelined frame
 // and reports whether it got one. While the window is full the reader waits
 // for a place, until the window has been full for Limits.WindowWait; from
@@ -89,8 +96,8 @@ func (l *answerLine) waiting() int {
 // after those of the frames in the window, each of which ends by its
 // deadline: a frame read then is answered within HandleTimeout of reaching
 // the connection. A client that keeps writing regardless is pushed back
-// again: once 2 x MaxPipelined answers wait in the line, the reader waits
-// for a place without bound.
+// again: once maxWaitingAnswers x MaxPipelined answers wait in the line, the
+// reader waits for a place without bound.
 func (c *conn) takeWindow() bool {
 	if c.window == nil {
 		c.window = make(chan struct{}, c.h.cfg.Limits.MaxPipelined)
@@ -116,7 +123,7 @@ func (c *conn) takeWindow() bool {
 		case <-t.C:
 		}
 	}
-	if c.answers.waiting() > 2*c.h.cfg.Limits.MaxPipelined {
+	if c.answers.waiting() > maxWaitingAnswers*c.h.cfg.Limits.MaxPipelined {
 		c.window <- struct{}{}
 		c.windowFull = time.Time{}
 		return true
