@@ -53,10 +53,10 @@ type Limits struct {
 	// answered (see pipeline.go).
 	MaxPipelined int
 	// WindowWait is how long the reader waits for a place while the
-	// pipelined frames fill MaxPipelined (default 5 s, under HandleTimeout):
-	// frames read after the window has been full that long are refused
-	// overloaded instead of waiting, so that every frame is answered
-	// within HandleTimeout of reaching the connection even while the frames
+	// pipelined frames fill MaxPipelined (default 4 s): frames read after
+	// the window has been full that long are refused overloaded instead of
+	// waiting, so that every frame is answered within WindowWait +
+	// HandleTimeout (14 s) of reaching the connection even while the frames
 	// before it each take their whole deadline (see takeWindow).
 	WindowWait time.Duration
 	// HandleTimeout bounds the handling of one client frame (default 10 s):
@@ -118,7 +118,7 @@ const (
 	DefaultStallTimeout  = 20 * time.Second
 	DefaultHandleTimeout = 10 * time.Second
 	DefaultMaxPipelined  = 32
-	DefaultWindowWait    = 5 * time.Second
+	DefaultWindowWait    = 4 * time.Second
 	DefaultSendRate      = 50
 	DefaultSendBurst     = 100
 	DefaultFrameRate     = 100

@@ -22,7 +22,8 @@ import (
 // window may each take their whole deadline (a database that does not
 // answer), and a frame the client wrote meanwhile would then be answered only
 // that long after its own deadline; frames read once the window has been full
-// for WindowWait are answered overloaded instead (see takeWindow). A recall or sync waits for the frames started before it, so that
+// for WindowWait are answered overloaded instead (see takeWindow). A recall
+// or sync waits for the frames started before it, so that
 // it sees what they did. Whatever order the commands finish in, the answers
 // go out in the order of the frames (answerLine).
 
@@ -94,10 +95,11 @@ const maxWaitingAnswers = 32
 // then until a place comes free, frames are not taken (false: the caller
 // answers them overloaded). Their answers go out in the frames' order, so
 // after those of the frames in the window, each of which ends by its
-// deadline: a frame read then is answered within HandleTimeout of reaching
-// the connection. A client that keeps writing regardless is pushed back
-// again: once maxWaitingAnswers x MaxPipelined answers wait in the line, the
-// reader waits for a place without bound.
+// deadline. A frame reaches the reader at most WindowWait after it reached
+// the connection and is then answered within HandleTimeout: within
+// WindowWait + HandleTimeout in all. A client that keeps writing regardless
+// is pushed back again: once maxWaitingAnswers x MaxPipelined answers wait
+// in the line, the reader waits for a place without bound.
 func (c *conn) takeWindow() bool {
 	if c.window == nil {
 		c.window = make(chan struct{}, c.h.cfg.Limits.MaxPipelined)
