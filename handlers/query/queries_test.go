@@ -105,6 +105,22 @@ func holdHistoryProjection(t *testing.T, e *handlerstest.Engine) (release func()
 	return release
 }
 
+// lagBehindThreeMessages makes a session whose first message ann sent to bob
+// is in the read model, holds the history projection back, and has ann send
+// 3 more ("while away 1".."3"): the log is 3 messages ahead of the read
+// model until release is called.
+func lagBehindThreeMessages(t *testing.T) (e *handlerstest.Engine, first command.SendAck, release func()) {
+	t.Helper()
+	e = handlerstest.New(t, handlerstest.Options{})
+	first = e.SendTo(t, "ann", "bob", "before", "c0")
+	e.CaughtUp(t)
+	release = holdHistoryProjection(t, e)
+	for i := 1; i <= 3; i++ {
+		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
+	}
+	return e, first, release
+}
+
 // pageOnceReleased asks bob's page pq of the session while the history
 // projection is held back: it fails the test if the page is answered before
 // release is called, then releases it and returns the page.
@@ -139,14 +155,7 @@ func pageOnceReleased(t *testing.T, e *handlerstest.Engine, pq readmodels.PageQu
 // checkpoint row keeps it from applying the new messages until it ends.
 func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	t.Parallel()
-	e := handlerstest.New(t, handlerstest.Options{})
-	first := e.SendTo(t, "ann", "bob", "before", "c0")
-	e.CaughtUp(t)
-
-	release := holdHistoryProjection(t, e)
-	for i := 1; i <= 3; i++ {
-		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
-	}
+	e, first, release := lagBehindThreeMessages(t)
 	page := pageOnceReleased(t, e, readmodels.PageQuery{AfterSeq: first.Seq}, first.SessionID, release)
 	if len(page.Messages) != 3 || page.Messages[2].Content != "while away 3" || page.LastSeq != first.Seq+3 || page.HasMore {
 		t.Fatalf("page %+v, want the 3 messages sent while away", page)
@@ -159,14 +168,7 @@ func TestForwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 // at once.
 func TestBackwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	t.Parallel()
-	e := handlerstest.New(t, handlerstest.Options{})
-	first := e.SendTo(t, "ann", "bob", "before", "c0")
-	e.CaughtUp(t)
-
-	release := holdHistoryProjection(t, e)
-	for i := 1; i <= 3; i++ {
-		e.Send(t, "ann", first.SessionID, fmt.Sprintf("while away %d", i), fmt.Sprintf("c%d", i))
-	}
+	e, first, release := lagBehindThreeMessages(t)
 	// Below the read model's latest message: nothing to wait for.
 	old, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"),
 		SessionID: first.SessionID, Page: readmodels.PageQuery{BeforeSeq: first.Seq + 1}})
