@@ -226,9 +226,7 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 		clientTS = *f.ClientTimestamp
 	}
 	if !c.takeWindow() {
-		refusal := c.windowRefusal()
-		c.hold.refused(f.ClientMessageID, r.arrived, refusal.RetryAfter, time.Now())
-		c.fail(r, refusal)
+		c.refuseSend(r, c.windowRefusal())
 		return
 	}
 	gate := c.gateOf()
@@ -250,8 +248,8 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 				c.client.ForgetSend(f.ClientMessageID)
 				var overloaded *command.OverloadError
 				if errors.As(err, &overloaded) {
-					// Before the answer: the client resends only after it.
-					c.hold.refused(f.ClientMessageID, r.arrived, overloaded.RetryAfter, time.Now())
+					c.refuseSend(r, overloaded)
+					return
 				}
 				c.fail(r, err)
 				return
@@ -267,6 +265,14 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 			m.SendAckLatency.Observe(time.Since(r.arrived).Seconds())
 		}
 	}, r)
+}
+
+// refuseSend answers a send refused as overloaded, after holding the
+// connection's other sends until it comes back (before the answer: the client
+// resends only after it).
+func (c *conn) refuseSend(r *request, refusal *command.OverloadError) {
+	c.hold.refused(r.frame.ClientMessageID, r.arrived, refusal.RetryAfter, time.Now())
+	c.fail(r, refusal)
 }
 
 // pipelineAck starts an ack; it is answered ok (with an id) or an error, in
