@@ -97,6 +97,12 @@ func decodePayload(eventType string, data []byte) (Payload, error) {
 		return decodeInto[MessagesRead](eventType, data)
 	case TypeMessageRecalled:
 		return decodeInto[MessageRecalled](eventType, data)
+	case TypeMessageEdited:
+		return decodeInto[MessageEdited](eventType, data)
+	case TypeReactionAdded:
+		return decodeInto[ReactionAdded](eventType, data)
+	case TypeReactionRemoved:
+		return decodeInto[ReactionRemoved](eventType, data)
 	default:
 		return nil, fmt.Errorf("unknown event type %q", eventType)
 	}

@@ -11,6 +11,9 @@ const (
 	TypeMessagesReceived = "MessagesReceived"
 	TypeMessagesRead     = "MessagesRead"
 	TypeMessageRecalled  = "MessageRecalled"
+	TypeMessageEdited    = "MessageEdited"
+	TypeReactionAdded    = "ReactionAdded"
+	TypeReactionRemoved  = "ReactionRemoved"
 )
 
 // Session kinds.
@@ -65,6 +68,9 @@ type MessageSent struct {
 	ClientTimestamp   int64           `json:"clientTimestamp"`
 	ServerTimestamp   int64           `json:"serverTimestamp"`
 	AdjustedTimestamp int64           `json:"adjustedTimestamp"`
+	// ReplyTo is the id of an earlier message of the same session this one
+	// answers, or empty.
+	ReplyTo string `json:"replyTo,omitempty"`
 }
 
 // MessagesReceived moves a member's received watermark forward to UpToSeq
@@ -92,6 +98,38 @@ type MessageRecalled struct {
 	RecalledAt int64  `json:"recalledAt"`
 }
 
+// MessageEdited replaces a message's content. Every version stays in the log;
+// read models serve the latest. Seq is the edited message's seq.
+type MessageEdited struct {
+	SessionID string `json:"sessionId"`
+	MessageID string `json:"messageId"`
+	Seq       int64  `json:"seq"`
+	By        string `json:"by"`
+	Content   string `json:"content"`
+	EditedAt  int64  `json:"editedAt"`
+}
+
+// ReactionAdded records that UserID reacted to a message with Emoji. A user
+// has at most one reaction of each emoji on a message. Seq is the message's.
+type ReactionAdded struct {
+	SessionID string `json:"sessionId"`
+	MessageID string `json:"messageId"`
+	Seq       int64  `json:"seq"`
+	UserID    string `json:"userId"`
+	Emoji     string `json:"emoji"`
+	At        int64  `json:"at"`
+}
+
+// ReactionRemoved withdraws UserID's Emoji reaction from a message.
+type ReactionRemoved struct {
+	SessionID string `json:"sessionId"`
+	MessageID string `json:"messageId"`
+	Seq       int64  `json:"seq"`
+	UserID    string `json:"userId"`
+	Emoji     string `json:"emoji"`
+	At        int64  `json:"at"`
+}
+
 func (SessionCreated) EventType() string   { return TypeSessionCreated }
 func (MembersAdded) EventType() string     { return TypeMembersAdded }
 func (MembersRemoved) EventType() string   { return TypeMembersRemoved }
@@ -99,3 +137,6 @@ func (MessageSent) EventType() string      { return TypeMessageSent }
 func (MessagesReceived) EventType() string { return TypeMessagesReceived }
 func (MessagesRead) EventType() string     { return TypeMessagesRead }
 func (MessageRecalled) EventType() string  { return TypeMessageRecalled }
+func (MessageEdited) EventType() string    { return TypeMessageEdited }
+func (ReactionAdded) EventType() string    { return TypeReactionAdded }
+func (ReactionRemoved) EventType() string  { return TypeReactionRemoved }
