@@ -24,6 +24,14 @@ type Message struct {
 	ServerTimestamp   int64           `json:"serverTimestamp"`
 	AdjustedTimestamp int64           `json:"adjustedTimestamp"`
 	Recalled          bool            `json:"recalled"`
+	// ReplyTo is the id of the message this one answers, or empty.
+	ReplyTo string `json:"replyTo,omitempty"`
+	// EditedAt is the server time of the latest edit, ms since the Unix
+	// epoch, or 0 for a message never edited; Content is then the latest.
+	EditedAt int64 `json:"editedAt,omitempty"`
+	// Reactions holds, by emoji, the users who reacted with it in the order
+	// they did; nil when there are none.
+	Reactions map[string][]string `json:"reactions,omitempty"`
 }
 
 // messageColumns selects a Message from rm_messages aliased m, its content
