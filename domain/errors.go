@@ -75,11 +75,17 @@ var (
 	ErrTooLarge = &Error{Kind: KindTooLarge}
 )
 
-// ErrUnknownMessage is what DecideRecall returns for a message id the state
+// ErrUnknownMessage is what DecideRecall, DecideEdit and DecideReact return for a message id the state
 // does not hold: the message never existed in the session or is older than the
 // state's retention. The caller tells the two apart with the history read
 // model. It matches ErrNotFound.
 var ErrUnknownMessage = &Error{Kind: KindNotFound, Reason: "message not found in this session"}
+
+// ErrUnknownReplyTo is what DecideSend returns for a reply to a message id
+// the state does not hold: it is not in the session, or older than the
+// state's retention; the caller tells the two apart with the history read
+// model. It matches ErrNotFound.
+var ErrUnknownReplyTo = &Error{Kind: KindNotFound, Reason: "the message replied to is not in this session"}
 
 // Reasons shared by several decisions.
 const (

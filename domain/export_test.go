@@ -31,3 +31,9 @@ func RetainedMemoryOf(s *Session) RetainedMemory {
 		OtherIDs:   len(r.otherIDs),
 	}
 }
+
+// LiveReactions reports how many reactions the state holds, and on how many
+// messages.
+func LiveReactions(s *Session) (reactions, messages int) {
+	return s.reactions.count(), len(s.reactions.byMessage)
+}

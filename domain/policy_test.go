@@ -11,13 +11,16 @@ func TestDefaultPolicy(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
 	want := domain.Policy{
-		RecallWindow:    2 * time.Minute,
-		MaxClockSkew:    60 * time.Second,
-		DedupWindow:     24 * time.Hour,
-		MaxContentBytes: 32768,
-		MaxExtBytes:     4096,
-		MaxGroupMembers: 1000,
-		MaxTitleBytes:   200,
+		RecallWindow:      2 * time.Minute,
+		EditWindow:        15 * time.Minute,
+		MaxClockSkew:      60 * time.Second,
+		DedupWindow:       24 * time.Hour,
+		MaxContentBytes:   32768,
+		MaxExtBytes:       4096,
+		MaxGroupMembers:   1000,
+		MaxTitleBytes:     200,
+		MaxEmojiBytes:     32,
+		MaxReactionEmojis: 20,
 	}
 	if p != want {
 		t.Errorf("DefaultPolicy() = %+v, want %+v", p, want)
@@ -45,6 +48,10 @@ func TestPolicyValidate(t *testing.T) {
 		{"one-member groups", func(p *domain.Policy) { p.MaxGroupMembers = 1 }, false},
 		{"two-member groups", func(p *domain.Policy) { p.MaxGroupMembers = 2 }, true},
 		{"zero title", func(p *domain.Policy) { p.MaxTitleBytes = 0 }, false},
+		{"zero edit window", func(p *domain.Policy) { p.EditWindow = 0 }, false},
+		{"edit window shorter than recall", func(p *domain.Policy) { p.EditWindow = time.Second }, true},
+		{"zero emoji", func(p *domain.Policy) { p.MaxEmojiBytes = 0 }, false},
+		{"no reactions", func(p *domain.Policy) { p.MaxReactionEmojis = 0 }, false},
 		{"zero value", func(p *domain.Policy) { *p = domain.Policy{} }, false},
 	}
 	for _, tt := range tests {

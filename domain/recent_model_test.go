@@ -35,6 +35,7 @@ func TestRecentMessagesKeepTheirGuarantees(t *testing.T) {
 	p := domain.DefaultPolicy()
 	p.DedupWindow = 5 * time.Minute
 	p.RecallWindow = time.Minute
+	p.EditWindow = p.RecallWindow
 	dedupWindow := p.DedupWindow.Milliseconds()
 	recallKept := (p.RecallWindow + time.Minute).Milliseconds()
 	steps := 6000

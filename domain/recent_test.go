@@ -99,6 +99,7 @@ func TestCloneAfterCompaction(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
 	p.DedupWindow = time.Minute // retention: the recall window and its margin, 180 messages
+	p.EditWindow = p.RecallWindow
 	s := groupSession(t, p, "alice", "bob")
 	const n = 1000
 	results := make([]domain.SendResult, n+1)
@@ -156,6 +157,7 @@ func TestCloneAfterCompaction(t *testing.T) {
 func TestRecallOfRecalledMessage(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
+	p.EditWindow = p.RecallWindow // the state keeps messages by id for the recall window alone
 	window := p.RecallWindow.Milliseconds()
 	s := groupSession(t, p, "alice", "bob")
 	m := mustSend(t, s, p, sendCmd(s, "alice", "m", t0))
@@ -195,6 +197,7 @@ func TestRecallOfRecalledMessage(t *testing.T) {
 func TestRecallAtWindowEdge(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
+	p.EditWindow = p.RecallWindow // the state keeps messages by id for the recall window alone
 	window := p.RecallWindow.Milliseconds()
 	margin := time.Minute.Milliseconds()
 	cmd := func(id string, now int64) domain.RecallCommand {

@@ -57,13 +57,14 @@ func TestRetentionBoundsMemory(t *testing.T) {
 	}
 }
 
-// TestRetentionKeepsRecallWindow uses a dedup window shorter than the recall
-// window: the state keeps messages for the longer of the two, the recall
-// window with its one-minute margin.
+// TestRetentionKeepsRecallWindow uses dedup and edit windows shorter than the
+// recall window: the state keeps messages for the longest of the three, the
+// recall window with its one-minute margin.
 func TestRetentionKeepsRecallWindow(t *testing.T) {
 	t.Parallel()
 	p := domain.DefaultPolicy()
 	p.DedupWindow = time.Second
+	p.EditWindow = time.Second
 	s := groupSession(t, p, "alice", "bob")
 	const n = 1000
 	const step = 10_000 // ms

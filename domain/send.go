@@ -40,6 +40,13 @@ type SendCommand struct {
 	ClientMessageID string
 	// ClientTimestamp is the client's clock at sending, ms (0: unknown).
 	ClientTimestamp int64
+	// ReplyTo is the id of an earlier message of the same session this one
+	// answers, or empty. A recalled message may be answered.
+	ReplyTo string
+	// ReplyFound, when not nil, is the message ReplyTo names as the history
+	// read model holds it in this session, for a message older than the
+	// state keeps (see HistoryMessage).
+	ReplyFound *HistoryMessage
 	// Now is the server time, ms since the Unix epoch.
 	Now int64
 }
@@ -62,7 +69,9 @@ type SendResult struct {
 // MessageSent); the sender is a member (KindForbidden). A send whose (SenderID, ClientMessageID) the state still
 // knows (see Policy.DedupWindow) is a duplicate: it gets the original
 // message's result with Duplicate set and no events, whatever its content.
-// Otherwise the message gets seq LastSeq+1, server timestamp cmd.Now and the
+// A reply's ReplyTo must be a message of the session the state holds, or
+// cmd.ReplyFound (ErrUnknownReplyTo otherwise: the caller may look it up in
+// the history and decide again). Otherwise the message gets seq LastSeq+1, server timestamp cmd.Now and the
 // adjusted timestamp of AdjustTimestamp.
 func DecideSend(s *Session, p Policy, cmd SendCommand) (SendResult, []events.Payload, error) {
 	if err := s.checkTarget(cmd.SessionID); err != nil {
@@ -94,6 +103,11 @@ func DecideSend(s *Session, p Policy, cmd SendCommand) (SendResult, []events.Pay
 			Duplicate:         true,
 		}, nil, nil
 	}
+	if cmd.ReplyTo != "" {
+		if _, ok := s.messageByID(cmd.ReplyTo, cmd.ReplyFound); !ok {
+			return SendResult{}, nil, ErrUnknownReplyTo
+		}
+	}
 
 	sent := events.MessageSent{
 		SessionID:         cmd.SessionID,
@@ -107,6 +121,7 @@ func DecideSend(s *Session, p Policy, cmd SendCommand) (SendResult, []events.Pay
 		ClientTimestamp:   cmd.ClientTimestamp,
 		ServerTimestamp:   cmd.Now,
 		AdjustedTimestamp: AdjustTimestamp(cmd.ClientTimestamp, cmd.Now, p.MaxClockSkew),
+		ReplyTo:           cmd.ReplyTo,
 	}
 	res := SendResult{
 		MessageID:         sent.MessageID,
@@ -131,16 +146,30 @@ func checkSend(p Policy, cmd SendCommand) (json.RawMessage, error) {
 		return nil, invalid("messageId must be a uuid")
 	case cmd.MessageType < 1:
 		return nil, invalid("messageType must be a positive integer")
-	case cmd.Content == "":
-		return nil, invalid("content is required")
-	case len(cmd.Content) > p.MaxContentBytes:
-		return nil, &Error{Kind: KindTooLarge, Reason: fmt.Sprintf("content is longer than %d bytes", p.MaxContentBytes)}
-	case !utf8.ValidString(cmd.Content):
-		return nil, invalid("content is not valid UTF-8")
-	case strings.ContainsRune(cmd.Content, 0) || strings.ContainsRune(cmd.ClientMessageID, 0):
-		return nil, invalid("content and clientMessageId must not contain NUL characters")
+	case strings.ContainsRune(cmd.ClientMessageID, 0):
+		return nil, invalid("clientMessageId must not contain NUL characters")
+	}
+	if err := checkContent(p, cmd.Content); err != nil {
+		return nil, err
 	}
 	return checkExt(p, cmd.Ext)
+}
+
+// checkContent holds a message's content, sent or edited, to its rules:
+// non-empty UTF-8 without NUL characters, at most Policy.MaxContentBytes
+// bytes.
+func checkContent(p Policy, content string) error {
+	switch {
+	case content == "":
+		return invalid("content is required")
+	case len(content) > p.MaxContentBytes:
+		return &Error{Kind: KindTooLarge, Reason: fmt.Sprintf("content is longer than %d bytes", p.MaxContentBytes)}
+	case !utf8.ValidString(content):
+		return invalid("content is not valid UTF-8")
+	case strings.ContainsRune(content, 0):
+		return invalid("content must not contain NUL characters")
+	}
+	return nil
 }
 
 // checkExt accepts nothing, JSON null or a JSON object within the size limit.

@@ -35,14 +35,17 @@ type Session struct {
 	// LastSeq is the seq of the last message (0: none yet).
 	LastSeq int64
 
-	recent recentMessages
+	recent    recentMessages
+	reactions reactionTable
 }
 
 // NewSession returns the state of a session before its first event. The
-// policy's recall and dedup windows decide how much message history the state
-// keeps behind the newest message: for answering repeated sends, the dedup
-// window (or the recall retention, when that is longer); for recall, the
-// recall window and a minute more.
+// policy's windows decide how much message history the state keeps behind
+// the newest message: for answering repeated sends, the dedup window (or the
+// retention by id, when that is longer); for decisions by message id (recall,
+// edit, reaction, reply), the longer of the recall and edit windows and a
+// minute more. The live reactions of messages of any age are kept besides
+// (see reactionTable).
 func NewSession(id string, p Policy) *Session {
 	return &Session{
 		ID:      id,
@@ -102,6 +105,7 @@ func (s *Session) Clone() *Session {
 		c.Members[id] = &mc
 	}
 	c.recent = s.recent.clone()
+	c.reactions = s.reactions.clone()
 	return &c
 }
 
@@ -150,7 +154,25 @@ func (s *Session) Apply(version int64, p events.Payload) {
 		}
 	case events.MessageRecalled:
 		s.recent.markRecalled(e.MessageID)
+		key, _ := messageKeyOf(e.MessageID)
+		s.reactions.drop(key)
+	case events.ReactionAdded:
+		key, _ := messageKeyOf(e.MessageID)
+		s.reactions.add(key, e.Emoji, s.memberName(e.UserID))
+	case events.ReactionRemoved:
+		key, _ := messageKeyOf(e.MessageID)
+		s.reactions.remove(key, e.Emoji, e.UserID)
 	}
+	// MessageEdited changes nothing the decisions read.
+}
+
+// memberName returns id, as the member table's own string when id is a
+// member's, so that the state holds one copy of its text.
+func (s *Session) memberName(id string) string {
+	if m, ok := s.Members[id]; ok {
+		return m.UserID
+	}
+	return id
 }
 
 // payloadValue turns a pointer payload into its value, so Apply handles both.
@@ -181,6 +203,18 @@ func payloadValue(p events.Payload) events.Payload {
 			return *e
 		}
 	case *events.MessageRecalled:
+		if e != nil {
+			return *e
+		}
+	case *events.MessageEdited:
+		if e != nil {
+			return *e
+		}
+	case *events.ReactionAdded:
+		if e != nil {
+			return *e
+		}
+	case *events.ReactionRemoved:
 		if e != nil {
 			return *e
 		}
