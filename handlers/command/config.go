@@ -13,8 +13,9 @@ import (
 	"github.com/tellyou/tellyou/readmodels"
 )
 
-// MessageLookup finds a message in the history read model. The recall handler
-// uses it to tell a message too old to recall from one that does not exist.
+// MessageLookup finds a message in the history read model. The recall, edit
+// and reaction handlers and replies use it for a message older than the
+// session state keeps.
 type MessageLookup interface {
 	MessageByID(ctx context.Context, sessionID, messageID string) (readmodels.Message, error)
 }
@@ -22,8 +23,8 @@ type MessageLookup interface {
 // Config holds the dependencies and settings of the command handlers.
 type Config struct {
 	Store EventStore
-	// History is consulted only for recalls of messages the session state no
-	// longer holds.
+	// History is consulted only for recalls, edits, reactions and replies
+	// that name a message the session state no longer holds.
 	History MessageLookup
 	// Policy holds the session rules' limits; zero means domain.DefaultPolicy().
 	Policy domain.Policy
@@ -77,6 +78,8 @@ type Commands struct {
 	Send          *SendHandler
 	Ack           *AckHandler
 	Recall        *RecallHandler
+	Edit          *EditHandler
+	React         *ReactHandler
 	CreateGroup   *CreateGroupHandler
 	ChangeMembers *ChangeMembersHandler
 }
@@ -94,9 +97,11 @@ func NewCommands(cfg Config) (*Commands, error) {
 	}
 	return &Commands{
 		Sessions:      repo,
-		Send:          &SendHandler{repo: repo, policy: cfg.Policy},
+		Send:          &SendHandler{repo: repo, policy: cfg.Policy, history: cfg.History},
 		Ack:           &AckHandler{repo: repo},
 		Recall:        &RecallHandler{repo: repo, policy: cfg.Policy, history: cfg.History},
+		Edit:          &EditHandler{repo: repo, policy: cfg.Policy, history: cfg.History},
+		React:         &ReactHandler{repo: repo, policy: cfg.Policy, history: cfg.History},
 		CreateGroup:   &CreateGroupHandler{repo: repo, policy: cfg.Policy},
 		ChangeMembers: &ChangeMembersHandler{repo: repo, policy: cfg.Policy},
 	}, nil

@@ -6,14 +6,23 @@ package command
 type Pending[T any] struct {
 	op     *pendingUpdate
 	result func() (T, error)
+	// recover, when set, answers a command whose decision failed: it may
+	// look further, outside the session's lock, and decide again.
+	recover func(error) (T, error)
 }
 
 // Done is closed once the command is answered.
 func (p *Pending[T]) Done() <-chan struct{} { return p.op.finished }
 
-// Wait blocks until the command is answered and returns its result.
+// Wait blocks until the command is answered and returns its result. A command
+// decided again after a look-up (a reply to a message older than the session
+// state keeps) is answered by Wait only: Done is closed at the end of the
+// first decision.
 func (p *Pending[T]) Wait() (T, error) {
 	if err := p.op.wait(); err != nil {
+		if p.recover != nil {
+			return p.recover(err)
+		}
 		var zero T
 		return zero, err
 	}

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
@@ -19,6 +20,9 @@ type Send struct {
 	Ext             json.RawMessage
 	ClientMessageID string
 	ClientTimestamp int64
+	// ReplyTo is the id of the message of the same session this one answers,
+	// or empty.
+	ReplyTo string
 }
 
 // SendAck is the result of a durable send: what the sendAck frame carries.
@@ -29,15 +33,20 @@ type SendAck struct {
 
 // SendHandler appends MessageSent events.
 type SendHandler struct {
-	repo   *SessionRepository
-	policy domain.Policy
+	repo    *SessionRepository
+	policy  domain.Policy
+	history MessageLookup
 }
 
 // Handle appends the message and returns its seq once the append is durable. A
 // repeated (sender, clientMessageId) appends nothing and returns the original
 // message's id and seq with Duplicate set. Sending by ToUserID creates the direct
 // session on its first message. A send the node does not admit is refused with
-// an *OverloadError (see Admission).
+// an *OverloadError (see Admission). A reply to a message older than the
+// session state keeps is decided again after a look-up in the history, outside
+// the session's lock: it is then decided after the sends queued on the
+// session meanwhile, so a client that needs its replies in order waits for
+// the answer to each before it sends the next.
 func (h *SendHandler) Handle(ctx context.Context, cmd Send) (SendAck, error) {
 	return h.start(ctx, cmd, nil, false).Wait()
 }
@@ -55,6 +64,29 @@ func (h *SendHandler) start(ctx context.Context, cmd Send, gate *Gate, async boo
 	if err != nil {
 		return failed[SendAck](err)
 	}
+	p := h.queue(ctx, cmd, sessionID, createDirect, nil, gate, async)
+	if cmd.ReplyTo != "" {
+		p.recover = func(err error) (SendAck, error) {
+			if !errors.Is(err, domain.ErrUnknownReplyTo) {
+				return SendAck{}, err
+			}
+			found, lookupErr := findInHistory(ctx, h.history, sessionID, cmd.ReplyTo)
+			switch {
+			case lookupErr != nil:
+				return SendAck{}, lookupErr
+			case found == nil:
+				return SendAck{}, err
+			}
+			return h.queue(ctx, cmd, sessionID, createDirect, found, gate, false).Wait()
+		}
+	}
+	return p
+}
+
+// queue starts the decision of a send; replyFound is the message it answers
+// when the history had to be asked for it.
+func (h *SendHandler) queue(ctx context.Context, cmd Send, sessionID string, createDirect bool,
+	replyFound *domain.HistoryMessage, gate *Gate, async bool) *Pending[SendAck] {
 	messageID := h.repo.newID()
 	var result domain.SendResult
 	op := h.repo.start(ctx, sessionID, cmd.Meta, gate, func(s *domain.Session) ([]events.Payload, error) {
@@ -68,6 +100,8 @@ func (h *SendHandler) start(ctx context.Context, cmd Send, gate *Gate, async boo
 			Ext:             cmd.Ext,
 			ClientMessageID: cmd.ClientMessageID,
 			ClientTimestamp: cmd.ClientTimestamp,
+			ReplyTo:         cmd.ReplyTo,
+			ReplyFound:      replyFound,
 			Now:             h.repo.now().UnixMilli(),
 		})
 		result = res

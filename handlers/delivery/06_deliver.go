@@ -12,8 +12,9 @@ import (
 
 // deliver turns one event, in its session's order, into frames for the local
 // connections: a message to every online device of every member (the
-// sending connection excepted), a recall to every member, a receipt to the
-// other members. Membership events keep the shard's member cache. It fails,
+// sending connection excepted), a recall, an edit or a reaction to every
+// member (not tracked for redelivery: a client that missed one reads the
+// message again), a receipt to the other members. Membership events keep the shard's member cache. It fails,
 // before it has pushed anything, when it cannot resolve the session's members
 // or encode the frame. Each frame is encoded once and the same bytes go to
 // every connection.
@@ -36,6 +37,15 @@ func (sh *shard) deliver(ctx context.Context, e *event) error {
 	case events.MessageRecalled:
 		err = sh.fanOut(ctx, p.SessionID, "", wire.RecalledFrame{Type: wire.TypeRecalled, SessionID: p.SessionID,
 			MessageID: p.MessageID, Seq: p.Seq, By: p.By}, occurred)
+	case events.MessageEdited:
+		err = sh.fanOut(ctx, p.SessionID, "", wire.EditedFrame{Type: wire.TypeEdited, SessionID: p.SessionID, Seq: p.Seq,
+			MessageID: p.MessageID, Content: p.Content, EditedAt: p.EditedAt}, occurred)
+	case events.ReactionAdded:
+		err = sh.fanOut(ctx, p.SessionID, "", wire.ReactionFrame{Type: wire.TypeReaction, SessionID: p.SessionID, Seq: p.Seq,
+			MessageID: p.MessageID, UserID: p.UserID, Emoji: p.Emoji}, occurred)
+	case events.ReactionRemoved:
+		err = sh.fanOut(ctx, p.SessionID, "", wire.ReactionFrame{Type: wire.TypeReaction, SessionID: p.SessionID, Seq: p.Seq,
+			MessageID: p.MessageID, UserID: p.UserID, Emoji: p.Emoji, Removed: true}, occurred)
 	case events.MessagesReceived:
 		sh.hub.Acked(p.UserID, p.SessionID, p.UpToSeq)
 		err = sh.pushReceipt(ctx, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: p.SessionID, UserID: p.UserID,

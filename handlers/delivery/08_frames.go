@@ -19,6 +19,7 @@ func messageFrame(m events.MessageSent) ([]byte, error) {
 		MessageID: m.MessageID, SessionID: m.SessionID, Seq: m.Seq, SenderID: m.SenderID,
 		MessageType: m.MessageType, Content: m.Content, Ext: ext, ClientMessageID: m.ClientMessageID,
 		ClientTimestamp: m.ClientTimestamp, ServerTimestamp: m.ServerTimestamp, AdjustedTimestamp: m.AdjustedTimestamp,
+		ReplyTo: m.ReplyTo,
 	}})
 }
 

@@ -15,6 +15,8 @@ const (
 	TypeRecall = "recall"
 	TypeSync   = "sync"
 	TypeTyping = "typing"
+	TypeEdit   = "edit"
+	TypeReact  = "react"
 )
 
 // MaxFrameIDLen bounds a client frame's id, in characters.
@@ -46,6 +48,10 @@ type ClientFrame struct {
 	MessageID       string          `json:"messageId"`
 	AfterSeq        *int64          `json:"afterSeq"`
 	Limit           *int            `json:"limit"`
+	// ReplyTo is a send's answered message; Emoji and Remove are a react's.
+	ReplyTo string `json:"replyTo"`
+	Emoji   string `json:"emoji"`
+	Remove  bool   `json:"remove"`
 }
 
 // Decode parses and checks one client frame. On error the returned frame
@@ -93,6 +99,8 @@ func describe(goType string) string {
 		return "a string"
 	case "int", "int64":
 		return "an integer"
+	case "bool":
+		return "true or false"
 	case "json.RawMessage":
 		return "a JSON value"
 	default:
@@ -123,12 +131,7 @@ func (f *ClientFrame) check() *Error {
 			return BadRequest(`ackType must be "received" or "read"`)
 		}
 	case TypeRecall:
-		if err := requireSession(f.SessionID); err != nil {
-			return err
-		}
-		if f.MessageID == "" {
-			return BadRequest("messageId is required")
-		}
+		return requireMessage(f.SessionID, f.MessageID)
 	case TypeSync:
 		if err := requireSession(f.SessionID); err != nil {
 			return err
@@ -141,6 +144,20 @@ func (f *ClientFrame) check() *Error {
 		}
 	case TypeTyping:
 		return requireSession(f.SessionID)
+	case TypeEdit:
+		if err := requireMessage(f.SessionID, f.MessageID); err != nil {
+			return err
+		}
+		if f.Content == nil {
+			return BadRequest("content is required")
+		}
+	case TypeReact:
+		if err := requireMessage(f.SessionID, f.MessageID); err != nil {
+			return err
+		}
+		if f.Emoji == "" {
+			return BadRequest("emoji is required")
+		}
 	default:
 		return BadRequest(fmt.Sprintf("unknown frame type %q", truncate(f.Type, 32)))
 	}
@@ -176,6 +193,17 @@ func (f *ClientFrame) checkSend() *Error {
 func requireSession(id string) *Error {
 	if id == "" {
 		return BadRequest("sessionId is required")
+	}
+	return nil
+}
+
+// requireMessage checks the target of a frame that names a message.
+func requireMessage(sessionID, messageID string) *Error {
+	if err := requireSession(sessionID); err != nil {
+		return err
+	}
+	if messageID == "" {
+		return BadRequest("messageId is required")
 	}
 	return nil
 }

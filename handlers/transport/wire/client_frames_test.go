@@ -26,6 +26,11 @@ func TestDecodeAcceptsEveryClientFrameType(t *testing.T) {
 		"sync":            `{"type":"sync","sessionId":"d:a:b","afterSeq":10,"limit":500}`,
 		"sync defaults":   `{"type":"sync","sessionId":"d:a:b"}`,
 		"typing":          `  {"type":"typing","sessionId":"d:a:b"}  `,
+		"edit":            `{"type":"edit","id":"1","sessionId":"d:a:b","messageId":"m","content":"fixed"}`,
+		"edit to empty":   `{"type":"edit","sessionId":"d:a:b","messageId":"m","content":""}`,
+		"react":           `{"type":"react","id":"1","sessionId":"d:a:b","messageId":"m","emoji":"👍"}`,
+		"react remove":    `{"type":"react","sessionId":"d:a:b","messageId":"m","emoji":"👍","remove":true}`,
+		"send reply":      `{"type":"send","sessionId":"g:x","messageType":1,"content":"hi","clientMessageId":"c1","replyTo":"m"}`,
 	}
 	for name, frame := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -77,6 +82,18 @@ func TestDecodeRefusesBadFramesWithBadRequest(t *testing.T) {
 		{"sync limit huge", `{"type":"sync","id":"7","sessionId":"d:a:b","limit":501}`, "limit must be between", "7"},
 		{"sync negative afterSeq", `{"type":"sync","id":"7","sessionId":"d:a:b","afterSeq":-5}`, "afterSeq", "7"},
 		{"typing no session", `{"type":"typing","id":"7"}`, "sessionId is required", "7"},
+		{"edit no session", `{"type":"edit","id":"7","messageId":"m","content":"x"}`, "sessionId is required", "7"},
+		{"edit no message", `{"type":"edit","id":"7","sessionId":"d:a:b","content":"x"}`, "messageId is required", "7"},
+		{"edit no content", `{"type":"edit","id":"7","sessionId":"d:a:b","messageId":"m"}`, "content is required", "7"},
+		{"edit null content", `{"type":"edit","id":"7","sessionId":"d:a:b","messageId":"m","content":null}`, "content is required", "7"},
+		{"edit content a number", `{"type":"edit","id":"7","sessionId":"d:a:b","messageId":"m","content":5}`, "field content must be a string", "7"},
+		{"edit messageId a number", `{"type":"edit","id":"7","sessionId":"d:a:b","messageId":5,"content":"x"}`, "field messageId must be a string", "7"},
+		{"react no message", `{"type":"react","id":"7","sessionId":"d:a:b","emoji":"x"}`, "messageId is required", "7"},
+		{"react no emoji", `{"type":"react","id":"7","sessionId":"d:a:b","messageId":"m"}`, "emoji is required", "7"},
+		{"react empty emoji", `{"type":"react","id":"7","sessionId":"d:a:b","messageId":"m","emoji":""}`, "emoji is required", "7"},
+		{"react emoji a number", `{"type":"react","id":"7","sessionId":"d:a:b","messageId":"m","emoji":1}`, "field emoji must be a string", "7"},
+		{"react remove a string", `{"type":"react","id":"7","sessionId":"d:a:b","messageId":"m","emoji":"x","remove":"yes"}`, "field remove must be true or false", "7"},
+		{"send replyTo a number", `{"type":"send","id":"7","toUserId":"bob","messageType":1,"content":"x","clientMessageId":"c","replyTo":3}`, "field replyTo must be a string", "7"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,12 +8,15 @@ const (
 	TypeSendAck  = "sendAck"
 	TypeMessage  = "message"
 	TypeRecalled = "recalled"
+	TypeEdited   = "edited"
+	TypeReaction = "reaction"
 	TypeReceipt  = "receipt"
 	TypeMessages = "messages"
 	TypeError    = "error"
 )
 
-// OKFrame answers an ack, recall or typing frame that carried an id.
+// OKFrame answers an ack, recall, edit, react or typing frame that carried an
+// id.
 type OKFrame struct {
 	Type string `json:"type"`
 	ID   string `json:"id,omitempty"`
@@ -45,6 +48,27 @@ type RecalledFrame struct {
 	MessageID string `json:"messageId"`
 	Seq       int64  `json:"seq"`
 	By        string `json:"by"`
+}
+
+// EditedFrame pushes an edit: the message's new content.
+type EditedFrame struct {
+	Type      string `json:"type"`
+	SessionID string `json:"sessionId"`
+	Seq       int64  `json:"seq"`
+	MessageID string `json:"messageId"`
+	Content   string `json:"content"`
+	EditedAt  int64  `json:"editedAt"`
+}
+
+// ReactionFrame pushes a reaction added, or removed (Removed set).
+type ReactionFrame struct {
+	Type      string `json:"type"`
+	SessionID string `json:"sessionId"`
+	Seq       int64  `json:"seq"`
+	MessageID string `json:"messageId"`
+	UserID    string `json:"userId"`
+	Emoji     string `json:"emoji"`
+	Removed   bool   `json:"removed"`
 }
 
 // ReceiptFrame pushes another member's watermark move.

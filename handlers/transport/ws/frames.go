@@ -52,12 +52,18 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.
 	case wire.TypeSend:
 		r.pipelined = true
 		c.pipelineSend(r, meta)
+		if f.ReplyTo != "" {
+			// A reply to a message older than the session state keeps is
+			// decided again after a look-up: the frames after it wait, so
+			// that it keeps its place among them.
+			c.waitStarted()
+		}
 		return
 	case wire.TypeAck:
 		r.pipelined = true
 		c.pipelineAck(r, meta)
 		return
-	case wire.TypeRecall, wire.TypeSync:
+	case wire.TypeRecall, wire.TypeEdit, wire.TypeReact, wire.TypeSync:
 		// They see what the frames before them did.
 		c.waitStarted()
 	}
@@ -66,6 +72,12 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.
 	switch f.Type {
 	case wire.TypeRecall:
 		c.handleRecall(ctx, r, meta)
+	case wire.TypeEdit:
+		c.answerErr(r, c.h.cfg.Commands.Edit.Handle(ctx, command.Edit{Meta: meta, SessionID: f.SessionID,
+			MessageID: f.MessageID, Content: *f.Content}))
+	case wire.TypeReact:
+		c.answerErr(r, c.h.cfg.Commands.React.Handle(ctx, command.React{Meta: meta, SessionID: f.SessionID,
+			MessageID: f.MessageID, Emoji: f.Emoji, Remove: f.Remove}))
 	case wire.TypeSync:
 		c.handleSync(ctx, r, meta)
 	case wire.TypeTyping:
@@ -75,7 +87,12 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte, arrived time.
 
 func (c *conn) handleRecall(ctx context.Context, r *request, meta command.RequestMeta) {
 	f := r.frame
-	err := c.h.cfg.Commands.Recall.Handle(ctx, command.Recall{Meta: meta, SessionID: f.SessionID, MessageID: f.MessageID})
+	c.answerErr(r, c.h.cfg.Commands.Recall.Handle(ctx, command.Recall{Meta: meta, SessionID: f.SessionID, MessageID: f.MessageID}))
+}
+
+// answerErr answers a command with ok (when the frame carried an id) or its
+// error.
+func (c *conn) answerErr(r *request, err error) {
 	if err != nil {
 		c.fail(r, err)
 		return

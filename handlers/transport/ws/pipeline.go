@@ -235,6 +235,7 @@ func (c *conn) pipelineSend(r *request, meta command.RequestMeta) {
 		p := c.h.cfg.Commands.Send.Start(ctx, command.Send{
 			Meta: meta, SessionID: f.SessionID, ToUserID: f.ToUserID, MessageType: *f.MessageType,
 			Content: *f.Content, Ext: f.Ext, ClientMessageID: f.ClientMessageID, ClientTimestamp: clientTS,
+			ReplyTo: f.ReplyTo,
 		}, gate)
 		return func() {
 			if err := awaitDeadline(ctx, p.Done()); err != nil {
