@@ -24,6 +24,7 @@ type config struct {
 	JWTSecret    string        // TELLYOU_JWT_SECRET; empty: generated and kept in the database
 	MaxClockSkew time.Duration // TELLYOU_MAX_CLOCK_SKEW, default 60s
 	RecallWindow time.Duration // TELLYOU_RECALL_WINDOW, default 2m
+	EditWindow   time.Duration // TELLYOU_EDIT_WINDOW, default 15m
 	LogFormat    string        // TELLYOU_LOG_FORMAT: "text" (default) or "json"
 	// DebugAddr is where serve offers net/http/pprof, on a listener of its
 	// own (TELLYOU_DEBUG_ADDR, --debug-addr; host:port). Empty, the default:
@@ -90,6 +91,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		BusPrefix:    "tellyou",
 		MaxClockSkew: 60 * time.Second,
 		RecallWindow: 2 * time.Minute,
+		EditWindow:   15 * time.Minute,
 		LogFormat:    "text",
 
 		WSCompression: true,
@@ -128,7 +130,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
+	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow},
+		{"TELLYOU_EDIT_WINDOW", &c.EditWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
 		{"TELLYOU_STALL_TIMEOUT", &c.StallTimeout}, {"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay},
 		{"TELLYOU_TARGET_LATENCY", &c.TargetLatency}, {"TELLYOU_REQUEST_TIMEOUT", &c.RequestTimeout}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {

@@ -100,6 +100,8 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 	for name, vars := range map[string]map[string]string{
 		"bad skew":        {"TELLYOU_MAX_CLOCK_SKEW": "soon"},
 		"negative recall": {"TELLYOU_RECALL_WINDOW": "-1s"},
+		"zero edit":       {"TELLYOU_EDIT_WINDOW": "0s"},
+		"bad edit":        {"TELLYOU_EDIT_WINDOW": "a while"},
 		"bad store":       {"TELLYOU_EVENTSTORE": "mysql"},
 		"bad log format":  {"TELLYOU_LOG_FORMAT": "xml"},
 		"zero send rate":  {"TELLYOU_SEND_RATE": "0"},
@@ -129,7 +131,7 @@ func TestConfigFromEnvRefusesBadValues(t *testing.T) {
 	}
 	c, err := configFromEnv(env(nil))
 	if err != nil || c.Addr != "127.0.0.1:8080" || c.DatabaseURL != defaultDatabaseURL || c.RecallWindow != 2*time.Minute ||
-		c.Bus != "memory" || c.BusPrefix != "tellyou" || c.DebugAddr != "" || !c.WSCompression || c.FeedTopic != "" {
+		c.EditWindow != 15*time.Minute || c.Bus != "memory" || c.BusPrefix != "tellyou" || c.DebugAddr != "" || !c.WSCompression || c.FeedTopic != "" {
 		t.Fatalf("defaults = %+v, %v", c, err)
 	}
 }

@@ -76,7 +76,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return err
 	}
 	policy := domain.DefaultPolicy()
-	policy.MaxClockSkew, policy.RecallWindow = cfg.MaxClockSkew, cfg.RecallWindow
+	policy.MaxClockSkew, policy.RecallWindow, policy.EditWindow = cfg.MaxClockSkew, cfg.RecallWindow, cfg.EditWindow
 	policy.MaxGroupMembers = cfg.MaxGroupMembers
 	rm := readmodels.New(eng.Pool)
 	m := metrics.New()

@@ -1,5 +1,6 @@
 // Package delivery carries committed events to the WebSocket connections of
-// this node: messages, recalls, edits, reactions and receipts as pushes, and typing notices.
+// this node: messages, recalls, edits, reactions and receipts as pushes, and
+// typing notices.
 // Its files are numbered in the order an event travels:
 //
 //	01_committed  the fast path: right after Append returns, the appender
