@@ -49,6 +49,12 @@ func wsBadInputs(bobMsg, carlGroup, carlMsg string) []wsBadInput {
 	recall := func(id, session, msg string) map[string]any {
 		return map[string]any{"type": "recall", "id": id, "sessionId": session, "messageId": msg}
 	}
+	edit := func(id, session, msg string) map[string]any {
+		return map[string]any{"type": "edit", "id": id, "sessionId": session, "messageId": msg, "content": "edited"}
+	}
+	react := func(id, session, msg string) map[string]any {
+		return map[string]any{"type": "react", "id": id, "sessionId": session, "messageId": msg, "emoji": "👍"}
+	}
 	bad := func(name string, frame map[string]any, code string) wsBadInput {
 		c := wsBadInput{name: name, frame: frame, id: frame["id"].(string), code: code}
 		if frame["type"] == "send" {
@@ -123,6 +129,12 @@ func wsBadInputs(bobMsg, carlGroup, carlMsg string) []wsBadInput {
 		bad("toUserId a list", with(snd("w10"), "sessionId", absent, "toUserId", []string{"bob"}), "bad_request"),
 		bad("messageType a string", with(snd("w11"), "messageType", "1"), "bad_request"),
 		bad("ackType a number", with(ack("w12"), "ackType", 1), "bad_request"),
+		bad("edit content a number", with(edit("w13", "d:ann:bob", bobMsg), "content", 5), "bad_request"),
+		bad("edit messageId a number", with(edit("w14", "d:ann:bob", bobMsg), "messageId", 5), "bad_request"),
+		bad("react emoji a number", with(react("w15", "d:ann:bob", bobMsg), "emoji", 1), "bad_request"),
+		bad("react remove a string", with(react("w16", "d:ann:bob", bobMsg), "remove", "yes"), "bad_request"),
+		bad("react emoji a list", with(react("w17", "d:ann:bob", bobMsg), "emoji", []string{"👍"}), "bad_request"),
+		bad("replyTo a number", with(snd("w18"), "replyTo", 5), "bad_request"),
 
 		// Missing fields.
 		bad("no type", map[string]any{"id": "m1", "sessionId": "d:ann:bob"}, "bad_request"),
@@ -138,6 +150,14 @@ func wsBadInputs(bobMsg, carlGroup, carlMsg string) []wsBadInput {
 		bad("recall without messageId", with(recall("m11", "d:ann:bob", ""), "messageId", absent), "bad_request"),
 		bad("typing without sessionId", with(typing("m12", ""), "sessionId", absent), "bad_request"),
 		bad("sync without sessionId", with(sync("m13"), "sessionId", absent), "bad_request"),
+		bad("edit without messageId", with(edit("m14", "d:ann:bob", bobMsg), "messageId", absent), "bad_request"),
+		bad("edit without content", with(edit("m15", "d:ann:bob", bobMsg), "content", absent), "bad_request"),
+		bad("edit with null content", with(edit("m16", "d:ann:bob", bobMsg), "content", nil), "bad_request"),
+		bad("edit with empty content", with(edit("m17", "d:ann:bob", bobMsg), "content", ""), "bad_request"),
+		bad("edit without sessionId", with(edit("m18", "d:ann:bob", bobMsg), "sessionId", absent), "bad_request"),
+		bad("react without messageId", with(react("m19", "d:ann:bob", bobMsg), "messageId", absent), "bad_request"),
+		bad("react without emoji", with(react("m20", "d:ann:bob", bobMsg), "emoji", absent), "bad_request"),
+		bad("react with empty emoji", with(react("m21", "d:ann:bob", bobMsg), "emoji", ""), "bad_request"),
 
 		// Extra fields are ignored, and cannot forge what the server decides.
 		{name: "extra fields", frame: with(typing("e1", "d:ann:bob"), "evil", map[string]any{"$where": "1"}, "__proto__", map[string]any{}),
@@ -189,6 +209,15 @@ func wsBadInputs(bobMsg, carlGroup, carlMsg string) []wsBadInput {
 		bad("recall in another user's group", recall("r3", carlGroup, carlMsg), "forbidden"),
 		bad("recall of an unknown message", recall("r4", "d:ann:bob", uuid.NewString()), "not_found"),
 		bad("recall of a message id that is SQL", recall("r5", "d:ann:bob", sqlText), "not_found"),
+		bad("edit of the other member's message", edit("r6", "d:ann:bob", bobMsg), "forbidden"),
+		bad("edit of another session's message", edit("r7", "d:ann:bob", carlMsg), "not_found"),
+		bad("edit in another user's group", edit("r8", carlGroup, carlMsg), "forbidden"),
+		bad("edit of a message id that is SQL", edit("r9", "d:ann:bob", sqlText), "not_found"),
+		bad("reaction to another session's message", react("r10", "d:ann:bob", carlMsg), "not_found"),
+		bad("reaction in another user's group", react("r11", carlGroup, carlMsg), "forbidden"),
+		bad("reaction to an unknown message", react("r12", "d:ann:bob", uuid.NewString()), "not_found"),
+		bad("reply to another session's message", with(snd("r13"), "replyTo", carlMsg), "not_found"),
+		bad("reply to a message id that is SQL", with(snd("r14"), "replyTo", sqlText), "not_found"),
 
 		// SQL-like strings: stored verbatim where valid, refused where the id
 		// format forbids them.
@@ -204,6 +233,9 @@ func wsBadInputs(bobMsg, carlGroup, carlMsg string) []wsBadInput {
 		// Sizes.
 		bad("content of 40 KiB", with(snd("l1"), "content", strings.Repeat("y", 40<<10)), "too_large"),
 		bad("ext of 5 KiB", with(snd("l2"), "ext", map[string]any{"pad": strings.Repeat("p", 5<<10)}), "too_large"),
+		bad("edit content of 40 KiB", with(edit("l5", "d:ann:bob", bobMsg), "content", strings.Repeat("y", 40<<10)), "too_large"),
+		bad("emoji of 33 bytes", with(react("l6", "d:ann:bob", bobMsg), "emoji", strings.Repeat("e", 33)), "bad_request"),
+		bad("emoji with a newline", with(react("l7", "d:ann:bob", bobMsg), "emoji", "a\nb"), "bad_request"),
 		{name: "ext nested 1,500 deep within 4 KiB", frame: `{"type":"send","id":"l3","sessionId":"d:ann:bob","messageType":1,"content":"x","clientMessageId":"cm-l3","ext":{"a":` +
 			nested(1500) + `}}`, id: "l3", answer: "sendAck", stored: 1, check: storedVerbatim("x", "cm-l3", `{"a":`+nested(1500)+`}`)},
 		{name: "clientMessageId of 65 characters", frame: with(snd("l4"), "clientMessageId", long), id: "l4", code: "bad_request"},

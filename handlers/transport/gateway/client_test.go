@@ -33,6 +33,10 @@ type frame struct {
 	HasMore           bool                 `json:"hasMore"`
 	Code              string               `json:"code"`
 	RetryAfterMs      int64                `json:"retryAfterMs"`
+	Content           string               `json:"content"`
+	EditedAt          int64                `json:"editedAt"`
+	Emoji             string               `json:"emoji"`
+	Removed           bool                 `json:"removed"`
 	// Message is the pushed message of a message frame, or the text of an
 	// error frame.
 	Message json.RawMessage `json:"message"`
