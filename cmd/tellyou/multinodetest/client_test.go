@@ -30,7 +30,9 @@ type device struct {
 	mu      sync.Mutex
 	waiting map[string]chan map[string]any
 	pushed  map[key]int
+	replyTo map[key]string // of pushed messages that answer another
 	typing  map[string]bool // "sessionId/userId" of typing notices received
+	others  []map[string]any // other pushes (recalls, edits, reactions, receipts), in order
 	nextID  int
 	closed  chan struct{}
 }
@@ -46,7 +48,7 @@ func dial(t *testing.T, n *node, name, user string) *device {
 	}
 	conn.SetReadLimit(1 << 20)
 	d := &device{t: t, name: name, user: user, conn: conn, waiting: map[string]chan map[string]any{},
-		pushed: map[key]int{}, typing: map[string]bool{}, closed: make(chan struct{})}
+		pushed: map[key]int{}, replyTo: map[key]string{}, typing: map[string]bool{}, closed: make(chan struct{})}
 	go d.read()
 	t.Cleanup(func() {
 		conn.CloseNow()
@@ -83,12 +85,18 @@ func (d *device) read() {
 			continue
 		}
 		if f["type"] != "message" {
+			d.mu.Lock()
+			d.others = append(d.others, f)
+			d.mu.Unlock()
 			continue
 		}
 		m := f["message"].(map[string]any)
 		k := key{m["sessionId"].(string), int64(m["seq"].(float64))}
 		d.mu.Lock()
 		d.pushed[k]++
+		if r, ok := m["replyTo"].(string); ok {
+			d.replyTo[k] = r
+		}
 		d.mu.Unlock()
 		ack, _ := json.Marshal(map[string]any{"type": "ack", "sessionId": k.session, "seq": k.seq, "ackType": "received"})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -162,6 +170,27 @@ func (d *device) sawTyping(sessionID, user string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.typing[sessionID+"/"+user]
+}
+
+// pushes returns the pushes other than messages and typing notices that
+// match pred.
+func (d *device) pushes(pred func(map[string]any) bool) []map[string]any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []map[string]any
+	for _, f := range d.others {
+		if pred(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// repliedTo returns the replyTo of a pushed message ("" for none).
+func (d *device) repliedTo(k key) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.replyTo[k]
 }
 
 // counts returns how many times each place was pushed.
