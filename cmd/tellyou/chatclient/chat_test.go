@@ -122,3 +122,30 @@ func TestLateClientSyncsAndPagesHistoryWithUnreadCounts(t *testing.T) {
 	bob.poll("/sessions", "* [alice] d:alice:bob, 0 unread")
 	alice.waitFor("[bob] bob read up to 25")
 }
+
+func TestEditAndReactInTheTerminal(t *testing.T) {
+	t.Parallel()
+	server := startServer(t, "")
+	alice := openTerminal(t, server.Base, "alice")
+	bob := openTerminal(t, server.Base, "bob")
+
+	alice.typeLine("/to bob")
+	alice.waitFor("[bob] d:alice:bob: new chat")
+	alice.typeLine("helo bob")
+	bob.waitFor("[alice] alice: helo bob")
+	alice.typeLine("/edit last hello bob")
+	alice.waitFor("[bob] message 1 edited: hello bob")
+	bob.waitFor("[alice] message 1 edited: hello bob")
+
+	bob.typeLine("/to alice")
+	bob.waitFor("--- [alice] d:alice:bob: ")
+	bob.typeLine("/react last 👍")
+	alice.waitFor("[bob] bob reacted 👍 to message 1")
+	bob.waitFor("[alice] bob reacted 👍 to message 1")
+	bob.typeLine("/unreact last 👍")
+	alice.waitFor("[bob] bob took back 👍 from message 1")
+	bob.typeLine("/edit last mine now")
+	bob.waitFor("error: no message of yours shown in [alice]")
+	bob.typeLine("/edit nope x")
+	bob.waitFor(`error: "nope" is not a message id (a UUID), nor last`)
+}

@@ -23,6 +23,8 @@ const helpText = `commands:
   /group TITLE USER...   create a group with these members and switch to it ("quote a title with spaces")
   /history               show older messages of the open session
   /recall MESSAGEID      withdraw one of your messages in the open session; /recall last: your latest
+  /edit MESSAGEID TEXT   replace the text of one of your messages (MESSAGEID or last, as for /recall)
+  /react MESSAGEID EMOJI react to a message of the open session; /unreact MESSAGEID EMOJI takes it back
   /help                  this list
   /quit                  leave (so does the end of input)
 any other line is sent to the open session; start it with // to send a line beginning with /`
@@ -37,11 +39,13 @@ type command struct {
 var arity = map[string][2]int{
 	"/sessions": {0, 0}, "/open": {1, -1}, "/to": {1, 1}, "/group": {2, -1},
 	"/history": {0, 0}, "/recall": {1, 1}, "/help": {0, 0}, "/quit": {0, 0},
+	"/edit": {2, -1}, "/react": {2, 2}, "/unreact": {2, 2},
 }
 
 var usages = map[string]string{
 	"/sessions": "/sessions", "/open": "/open SESSION", "/to": "/to USER", "/group": "/group TITLE USER...",
 	"/history": "/history", "/recall": "/recall MESSAGEID", "/help": "/help", "/quit": "/quit",
+	"/edit": "/edit MESSAGEID TEXT", "/react": "/react MESSAGEID EMOJI", "/unreact": "/unreact MESSAGEID EMOJI",
 }
 
 // parseCommand splits a line that starts with one slash into a known
@@ -126,6 +130,10 @@ func (c *Client) execute(ctx context.Context, line string) error {
 		c.report(c.history(ctx))
 	case "/recall":
 		c.report(c.recall(ctx, cmd.args[0]))
+	case "/edit":
+		c.report(c.edit(ctx, cmd.args[0], strings.Join(cmd.args[1:], " ")))
+	case "/react", "/unreact":
+		c.report(c.react(ctx, cmd.args[0], cmd.args[1], cmd.name == "/unreact"))
 	}
 	return nil
 }

@@ -218,6 +218,10 @@ func (c *Client) onPush(ctx context.Context, f serverFrame) []string {
 		c.tl.recalled(f.SessionID, f.MessageID, f.By)
 	case "receipt":
 		c.tl.receipt(f.SessionID, f.UserID, f.AckType, f.Seq)
+	case "edited":
+		c.tl.edited(f.SessionID, f.Seq, f.Content)
+	case "reaction":
+		c.tl.reaction(f.SessionID, f.UserID, f.Emoji, f.Seq, f.Removed)
 	case "error":
 		c.out.errorf("%v", f.serverError())
 	}

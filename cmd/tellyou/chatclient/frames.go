@@ -70,6 +70,25 @@ type recallFrame struct {
 	MessageID string `json:"messageId"`
 }
 
+// editFrame and reactFrame change a message: its content, or the user's
+// reaction to it.
+type editFrame struct {
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	SessionID string `json:"sessionId"`
+	MessageID string `json:"messageId"`
+	Content   string `json:"content"`
+}
+
+type reactFrame struct {
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	SessionID string `json:"sessionId"`
+	MessageID string `json:"messageId"`
+	Emoji     string `json:"emoji"`
+	Remove    bool   `json:"remove"`
+}
+
 type syncFrame struct {
 	Type      string `json:"type"`
 	ID        string `json:"id"`
@@ -97,6 +116,12 @@ type serverFrame struct {
 	Messages        []Message       `json:"messages"`
 	LastSeq         int64           `json:"lastSeq"`
 	HasMore         bool            `json:"hasMore"`
+	// Content and EditedAt come with an "edited" push; Emoji and Removed
+	// with a "reaction".
+	Content  string `json:"content"`
+	EditedAt int64  `json:"editedAt"`
+	Emoji    string `json:"emoji"`
+	Removed  bool   `json:"removed"`
 }
 
 // serverError returns the error an "error" frame carries.

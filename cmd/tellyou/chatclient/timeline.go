@@ -39,6 +39,7 @@ type sessionView struct {
 	ackedRead     int64
 	lastOwn       string // id of my latest message in the session
 	lastOwnSeq    int64  // and its seq
+	lastShown     string // id of the latest message shown, anyone's
 }
 
 func newTimeline(me string, backlog int, out *printer) *timeline {
@@ -164,8 +165,20 @@ func (tl *timeline) drain(id string, v *sessionView) {
 		if m.SenderID == tl.me && !m.Recalled {
 			v.lastOwn, v.lastOwnSeq = m.MessageID, m.Seq
 		}
+		v.lastShown = m.MessageID
 		tl.out.printf("%s", messageLine(tl.label(id), m))
 	}
+}
+
+// lastShown returns the id of the latest message shown in the session, "" for
+// none.
+func (tl *timeline) lastShown(id string) string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	if v := tl.sessions[id]; v != nil {
+		return v.lastShown
+	}
+	return ""
 }
 
 // claimSync marks a sync of the session as running; false when one already is.

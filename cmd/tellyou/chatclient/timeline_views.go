@@ -25,6 +25,9 @@ func (tl *timeline) showPage(id, header string, msgs []Message) {
 		if m.SenderID == tl.me && !m.Recalled && m.Seq == v.held {
 			v.lastOwn, v.lastOwnSeq = m.MessageID, m.Seq
 		}
+		if m.Seq == v.held {
+			v.lastShown = m.MessageID
+		}
 	}
 	tl.drain(id, v)
 }
@@ -53,6 +56,24 @@ func (tl *timeline) recalled(id, messageID, by string) {
 		v.lastOwn = ""
 	}
 	tl.out.printf("[%s] %s recalled a message", tl.label(id), by)
+}
+
+// edited shows a message's new content.
+func (tl *timeline) edited(id string, seq int64, content string) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.out.printf("[%s] message %d edited: %s", tl.label(id), seq, content)
+}
+
+// reaction shows a reaction added to a message or taken back.
+func (tl *timeline) reaction(id, user, emoji string, seq int64, removed bool) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	if removed {
+		tl.out.printf("[%s] %s took back %s from message %d", tl.label(id), user, emoji, seq)
+		return
+	}
+	tl.out.printf("[%s] %s reacted %s to message %d", tl.label(id), user, emoji, seq)
 }
 
 // receipt shows another member's watermark move when it newly covers my
