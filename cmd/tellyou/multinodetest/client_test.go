@@ -30,8 +30,8 @@ type device struct {
 	mu      sync.Mutex
 	waiting map[string]chan map[string]any
 	pushed  map[key]int
-	replyTo map[key]string // of pushed messages that answer another
-	typing  map[string]bool // "sessionId/userId" of typing notices received
+	replyTo map[key]string   // of pushed messages that answer another
+	typing  map[string]bool  // "sessionId/userId" of typing notices received
 	others  []map[string]any // other pushes (recalls, edits, reactions, receipts), in order
 	nextID  int
 	closed  chan struct{}
