@@ -18,9 +18,9 @@ type RecallCommand struct {
 // state's session (KindInvalid); the session exists
 // (KindNotFound); the user is a member (KindForbidden); the state holds the
 // message (ErrUnknownMessage: it never existed here, or it is older than the
-// state keeps for recall, the recall window and a minute behind the newest
-// message, which is never within the recall window while the servers' clocks
-// agree within that minute; the caller may then ask the read side, which
+// state keeps by id, the longer of the recall and edit windows and a minute
+// behind the newest message, which is never within the recall window while
+// the servers' clocks agree within that minute; the caller may then ask the read side, which
 // knows older messages); the user sent it (KindForbidden). A message already
 // recalled emits nothing and is not an error, so a retried recall succeeds
 // even after the window. Otherwise the recall must come within

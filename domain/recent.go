@@ -14,9 +14,10 @@ import (
 //     longer of the dedup window and the recall retention) behind the newest
 //     message seen, by the key of its (sender, clientMessageId): a repeated
 //     send is answered with the original's id, seq and timestamps;
-//   - of those, the messages at most the recall retention (the recall window
-//     and a margin, see Policy.recallRetention) behind the newest, by message
-//     id, with their sender and whether they were recalled.
+//   - of those, the messages at most the recall retention (the longer of the
+//     recall and edit windows and a margin, see Policy.recallRetention)
+//     behind the newest, by message id, with their sender and whether they
+//     were recalled: for recalls, edits, reactions and replies.
 //
 // Older messages leave as new ones arrive, so memory is bounded by the message
 // rate over the retention, not by the length of the session. There is no cap
