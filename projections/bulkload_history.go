@@ -2,66 +2,81 @@ package projections
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/readmodels"
 )
 
-// recallChunk bounds the recalls of one statement of historyLoad.afterIndexes.
-const recallChunk = 5000
+// pendingChunk bounds the messages of one statement of
+// historyLoad.afterIndexes.
+const pendingChunk = 5000
 
-// historyLoad folds MessageSent and MessageRecalled into rm_messages rows.
-// The latest messages are kept in memory, the older ones written in chunks
-// of copyRows; a recall of a message still in memory becomes its row's
-// flag, one of a message written already is kept and applied, with the
-// others, once the copy has its indexes.
+// historyLoad folds the history projection's events into rm_messages and
+// rm_reactions rows. The latest messages are kept in memory, the older ones
+// written in chunks of copyRows, with their reactions; a recall, edit or
+// reaction of a message still in memory is folded into its row, one of a
+// message written already (or not logged yet) is folded into its
+// pendingChanges and applied, with the others, once the copies have their
+// indexes.
 //
 // It assumes what the domain guarantees: message ids are unique and a
 // session's seqs are too. When the log breaks that, building the copy's
 // unique indexes fails, and the rebuild replays through Apply, which skips
 // the later duplicates (refusedRows).
 type historyLoad struct {
-	h        *historyProjection
-	table    string
-	copyRows int
+	h         *historyProjection
+	table     string
+	reactions string
+	copyRows  int
 
 	rows []bulkMessage
 	// at indexes rows by message id.
 	at map[uuid.UUID]int
-	// pending holds the recalls of messages not in rows: each message id
-	// with the sessions its recalls named.
-	pending map[uuid.UUID][]string
+	// pending holds the changes of messages not in rows: by message id, then
+	// by the session the events named.
+	pending map[uuid.UUID]map[string]*pendingChanges
 
 	columns []string
 }
 
-// bulkMessage is one rm_messages row.
+// bulkMessage is one rm_messages row with its rm_reactions rows.
 type bulkMessage struct {
-	session, sender, clientID           string
-	id                                  uuid.UUID
-	seq, clientTs, serverTs, adjustedTs int64
-	messageType                         int32
-	content                             readmodels.StoredContent
-	ext                                 []byte
-	recalled                            bool
+	session, sender, clientID                     string
+	id                                            uuid.UUID
+	seq, clientTs, serverTs, adjustedTs, editedAt int64
+	messageType                                   int32
+	content                                       readmodels.StoredContent
+	ext                                           []byte
+	recalled                                      bool
+	replyTo                                       pgtype.UUID
+	// reactions are the message's in the order they were added.
+	reactions []bulkReaction
+}
+
+// bulkReaction is one rm_reactions row of a bulkMessage.
+type bulkReaction struct {
+	emoji, user string
+	version     int64
 }
 
 // messageColumns returns the columns historyLoad writes, in the order of
 // bulkMessage.values.
 func messageColumns() []string {
 	return []string{"session_id", "seq", "message_id", "sender_id", "message_type", "content",
-		"content_encoding", "content_packed", "ext", "client_message_id", "client_ts", "server_ts", "adjusted_ts", "recalled"}
+		"content_encoding", "content_packed", "ext", "client_message_id", "client_ts", "server_ts", "adjusted_ts", "recalled",
+		"edited_at", "reply_to"}
 }
 
+// reactionColumns are the rm_reactions columns historyLoad writes.
+var reactionColumns = []string{"message_id", "emoji", "user_id", "version"}
+
 func (h *historyProjection) newBulkLoad(tables TableNames, copyRows int) bulkLoad {
-	return &historyLoad{h: h, table: tables.name("rm_messages"), copyRows: copyRows,
-		at: map[uuid.UUID]int{}, pending: map[uuid.UUID][]string{},
+	return &historyLoad{h: h, table: tables.name("rm_messages"), reactions: tables.name("rm_reactions"),
+		copyRows: copyRows, at: map[uuid.UUID]int{}, pending: map[uuid.UUID]map[string]*pendingChanges{},
 		columns: messageColumns()}
 }
 
@@ -78,38 +93,128 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		if err := checkText("session id", e.SessionID); err != nil {
 			return err
 		}
-		// A recall logged before its message matched no row when it was
-		// applied: it must not touch the row written now.
+		// Changes logged before their message matched no row when they
+		// were applied: they must not touch the row written now.
 		delete(l.pending, row.id)
 		l.at[row.id] = len(l.rows)
 		l.rows = append(l.rows, bulkMessage{session: e.SessionID, sender: e.SenderID,
 			clientID: pgText(e.ClientMessageID), id: row.id, seq: e.Seq, clientTs: e.ClientTimestamp,
 			serverTs: e.ServerTimestamp, adjustedTs: e.AdjustedTimestamp, messageType: int32(e.MessageType),
-			content: row.content, ext: pgJSON(e.Ext)})
+			content: row.content, ext: pgJSON(e.Ext), replyTo: row.replyTo})
 	case events.MessageRecalled:
-		if err := checkStream(ev, e.SessionID); err != nil {
+		id, err := l.target(ev, e.SessionID, e.MessageID)
+		if err != nil {
+			return err
+		}
+		if m, held := l.held(id, e.SessionID); held {
+			if m != nil {
+				m.recalled, m.content, m.ext = true, readmodels.StoredContent{Encoding: readmodels.ContentPlain}, nil
+				m.editedAt, m.reactions = 0, nil
+			}
+			return nil
+		}
+		l.pendingFor(id, e.SessionID).recall()
+	case events.MessageEdited:
+		edit, err := l.h.editOf(ev, e)
+		if err != nil {
 			return err
 		}
 		if err := checkText("session id", e.SessionID); err != nil {
 			return err
 		}
-		id, err := uuid.Parse(e.MessageID)
-		if err != nil {
-			return fmt.Errorf("message id %q: %w", e.MessageID, err)
-		}
-		if i, ok := l.at[id]; ok {
-			if m := &l.rows[i]; m.session == e.SessionID {
-				m.recalled, m.content, m.ext = true, readmodels.StoredContent{Encoding: readmodels.ContentPlain}, nil
+		if m, held := l.held(edit.id, e.SessionID); held {
+			if m != nil && !m.recalled {
+				m.content, m.editedAt = edit.content, e.EditedAt
 			}
 			return nil
 		}
-		l.pending[id] = append(l.pending[id], e.SessionID)
+		l.pendingFor(edit.id, e.SessionID).edit(edit.content, e.EditedAt)
+	case events.ReactionAdded:
+		id, err := l.reactionTarget(ev, e.SessionID, e.MessageID, e.UserID)
+		if err != nil {
+			return err
+		}
+		r := bulkReaction{emoji: pgText(e.Emoji), user: e.UserID, version: ev.Version}
+		if m, held := l.held(id, e.SessionID); held {
+			if m != nil && !m.recalled && !slices.ContainsFunc(m.reactions, r.same) {
+				m.reactions = append(m.reactions, r)
+			}
+			return nil
+		}
+		l.pendingFor(id, e.SessionID).react(r)
+	case events.ReactionRemoved:
+		id, err := l.reactionTarget(ev, e.SessionID, e.MessageID, e.UserID)
+		if err != nil {
+			return err
+		}
+		r := bulkReaction{emoji: pgText(e.Emoji), user: e.UserID}
+		if m, held := l.held(id, e.SessionID); held {
+			if m != nil {
+				m.reactions = slices.DeleteFunc(m.reactions, r.same)
+			}
+			return nil
+		}
+		l.pendingFor(id, e.SessionID).unreact(r)
 	}
 	return nil
 }
 
-// spill keeps the latest copyRows messages in memory, where a recall of
-// one of them is folded into its row, and hands the older ones to w once
+// target checks an event that changes message messageID of its session, as
+// Apply does and as PostgreSQL would refuse its parameters, and parses the
+// message id.
+func (l *historyLoad) target(ev events.RecordedEvent, sessionID, messageID string) (uuid.UUID, error) {
+	id, err := messageOf(ev, sessionID, messageID)
+	if err != nil {
+		return uuid.UUID{}, err
+	}
+	return id, checkText("session id", sessionID)
+}
+
+// reactionTarget is target for a reaction's event, which passes the user id
+// to PostgreSQL too.
+func (l *historyLoad) reactionTarget(ev events.RecordedEvent, sessionID, messageID, userID string) (uuid.UUID, error) {
+	id, err := l.target(ev, sessionID, messageID)
+	if err != nil {
+		return uuid.UUID{}, err
+	}
+	return id, checkText("user id", userID)
+}
+
+// held reports whether message id is in memory, and returns its row when it
+// is a message of session (nil when it is another session's, which no event
+// of session changes).
+func (l *historyLoad) held(id uuid.UUID, session string) (*bulkMessage, bool) {
+	i, ok := l.at[id]
+	if !ok {
+		return nil, false
+	}
+	if m := &l.rows[i]; m.session == session {
+		return m, true
+	}
+	return nil, true
+}
+
+// pendingFor returns the pending changes of message id named by session's
+// events, creating them.
+func (l *historyLoad) pendingFor(id uuid.UUID, session string) *pendingChanges {
+	bySession := l.pending[id]
+	if bySession == nil {
+		bySession = map[string]*pendingChanges{}
+		l.pending[id] = bySession
+	}
+	p := bySession[session]
+	if p == nil {
+		p = &pendingChanges{}
+		bySession[session] = p
+	}
+	return p
+}
+
+// same reports whether o is r's user's reaction with r's emoji.
+func (r bulkReaction) same(o bulkReaction) bool { return r.emoji == o.emoji && r.user == o.user }
+
+// spill keeps the latest copyRows messages in memory, where the changes of
+// one of them are folded into its row, and hands the older ones to w once
 // there are copyRows of those.
 func (l *historyLoad) spill(w *rowWriter) error {
 	if len(l.rows) < 2*l.copyRows {
@@ -120,8 +225,8 @@ func (l *historyLoad) spill(w *rowWriter) error {
 
 func (l *historyLoad) finish(w *rowWriter) error { return l.handOff(w, len(l.rows)) }
 
-// handOff hands the oldest n rows to w; recalls of them come too late from
-// then on.
+// handOff hands the oldest n rows, and their reactions, to w; changes of
+// them are pending from then on.
 func (l *historyLoad) handOff(w *rowWriter, n int) error {
 	out, values := l.rows[:n], make([]any, len(l.columns))
 	l.rows = slices.Clone(l.rows[n:]) // out is the writer's now
@@ -129,11 +234,32 @@ func (l *historyLoad) handOff(w *rowWriter, n int) error {
 	for i, m := range l.rows {
 		l.at[m.id] = i
 	}
+	var reactions []reactionRow
+	for i := range out {
+		for _, r := range out[i].reactions {
+			reactions = append(reactions, reactionRow{id: out[i].id, bulkReaction: r})
+		}
+	}
 	return w.write(func(ctx context.Context, conn *pgxpool.Conn) error {
-		return copyRows(ctx, conn, l.table, l.columns, len(out), l.copyRows, func(i int) []any {
+		err := copyRows(ctx, conn, l.table, l.columns, len(out), l.copyRows, func(i int) []any {
 			return out[i].values(values)
 		})
+		if err != nil {
+			return err
+		}
+		rv := make([]any, len(reactionColumns))
+		return copyRows(ctx, conn, l.reactions, reactionColumns, len(reactions), l.copyRows, func(i int) []any {
+			r := &reactions[i]
+			rv[0], rv[1], rv[2], rv[3] = pgtype.UUID{Bytes: r.id, Valid: true}, r.emoji, r.user, r.version
+			return rv
+		})
 	})
+}
+
+// reactionRow is one rm_reactions row.
+type reactionRow struct {
+	id uuid.UUID
+	bulkReaction
 }
 
 // values fills v with the row's column values.
@@ -141,37 +267,6 @@ func (m *bulkMessage) values(v []any) []any {
 	v[0], v[1], v[2], v[3], v[4] = m.session, m.seq, pgtype.UUID{Bytes: m.id, Valid: true}, m.sender, m.messageType
 	v[5], v[6], v[7], v[8] = m.content.Text, m.content.Encoding, m.content.Packed, m.ext
 	v[9], v[10], v[11], v[12], v[13] = m.clientID, m.clientTs, m.serverTs, m.adjustedTs, m.recalled
+	v[14], v[15] = m.editedAt, m.replyTo
 	return v
-}
-
-// afterIndexes applies the recalls of messages written before them, as
-// MessageRecalled's statement in Apply does, through the unique index on
-// message_id.
-func (l *historyLoad) afterIndexes(ctx context.Context, conn *pgxpool.Conn) error {
-	var ids []pgtype.UUID
-	var sessions []string
-	for id, named := range l.pending {
-		for _, s := range named {
-			ids = append(ids, pgtype.UUID{Bytes: id, Valid: true})
-			sessions = append(sessions, s)
-		}
-	}
-	clear(l.pending)
-	for lo := 0; lo < len(ids); lo += recallChunk {
-		hi := min(len(ids), lo+recallChunk)
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-				return fmt.Errorf("recall without waiting for each commit: %w", err)
-			}
-			_, err := tx.Exec(ctx, `UPDATE `+pgx.Identifier{l.table}.Sanitize()+` AS m SET recalled = true,
-					content = '', content_encoding = '`+readmodels.ContentPlain+`', content_packed = NULL, ext = NULL
-				FROM unnest($1::uuid[], $2::text[]) AS r(id, sid)
-				WHERE m.message_id = r.id AND m.session_id = r.sid`, ids[lo:hi], sessions[lo:hi])
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("apply recalls %d to %d of messages written before them: %w", lo, hi, err)
-		}
-	}
-	return nil
 }

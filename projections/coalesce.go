@@ -54,6 +54,7 @@ type historyRun struct {
 	types                                             []int32
 	packed                                            [][]byte
 	exts                                              []*string
+	replyTos                                          []pgtype.UUID
 }
 
 func (h *historyProjection) NewRun(tables TableNames) Run {
@@ -87,6 +88,7 @@ func (r *historyRun) Add(ev events.RecordedEvent, env events.Envelope) (bool, er
 	r.clientTs = append(r.clientTs, e.ClientTimestamp)
 	r.serverTs = append(r.serverTs, e.ServerTimestamp)
 	r.adjustedTs = append(r.adjustedTs, e.AdjustedTimestamp)
+	r.replyTos = append(r.replyTos, row.replyTo)
 	return true, nil
 }
 
@@ -95,14 +97,15 @@ func (r *historyRun) Flush(b *pgx.Batch) {
 		return
 	}
 	b.Queue(`INSERT INTO `+r.table+` (session_id, seq, message_id, sender_id, message_type, content,
-			content_encoding, content_packed, ext, client_message_id, client_ts, server_ts, adjusted_ts, recalled)
-		SELECT s, q, m, snd, t, c, enc, p, x::json, cid, cts, sts, ats, false
+			content_encoding, content_packed, ext, client_message_id, client_ts, server_ts, adjusted_ts, recalled,
+			reply_to)
+		SELECT s, q, m, snd, t, c, enc, p, x::json, cid, cts, sts, ats, false, rt
 		FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[],
-			$8::bytea[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[])
-			AS r(s, q, m, snd, t, c, enc, p, x, cid, cts, sts, ats)
+			$8::bytea[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::uuid[])
+			AS r(s, q, m, snd, t, c, enc, p, x, cid, cts, sts, ats, rt)
 		ON CONFLICT DO NOTHING`,
 		r.sessions, r.seqs, r.ids, r.senders, r.types, r.contents, r.encodings, r.packed, r.exts,
-		r.clientIDs, r.clientTs, r.serverTs, r.adjustedTs)
+		r.clientIDs, r.clientTs, r.serverTs, r.adjustedTs, r.replyTos)
 	*r = historyRun{h: r.h, table: r.table}
 }
 
@@ -194,6 +197,9 @@ func (r *sessionsRun) flushWatermarks(b *pgx.Batch, column string, marks map[mem
 type messageRow struct {
 	id      uuid.UUID
 	content readmodels.StoredContent
+	// replyTo is the message it answers; NULL for none, and for a replyTo
+	// that is not a UUID: no message has that id.
+	replyTo pgtype.UUID
 }
 
 // messageRow checks a MessageSent and prepares its row.
@@ -212,5 +218,11 @@ func (h *historyProjection) messageRow(ev events.RecordedEvent, e events.Message
 	if err != nil {
 		return messageRow{}, fmt.Errorf("message %s: %w", e.MessageID, err)
 	}
-	return messageRow{id: id, content: content}, nil
+	row := messageRow{id: id, content: content}
+	if e.ReplyTo != "" {
+		if to, err := uuid.Parse(e.ReplyTo); err == nil {
+			row.replyTo = pgtype.UUID{Bytes: to, Valid: true}
+		}
+	}
+	return row, nil
 }

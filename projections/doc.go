@@ -6,7 +6,8 @@
 // A Projection owns some read-model tables and turns the events it handles
 // into statements on them. This package defines two, and All returns both:
 //
-//   - "history" (History) owns rm_messages: MessageSent, MessageRecalled.
+//   - "history" (History) owns rm_messages and rm_reactions: MessageSent,
+//     MessageRecalled, MessageEdited, ReactionAdded, ReactionRemoved.
 //   - "sessions" (Sessions) owns rm_sessions and rm_members: SessionCreated,
 //     MembersAdded, MembersRemoved, MessageSent, MessagesReceived,
 //     MessagesRead.

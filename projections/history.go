@@ -11,12 +11,21 @@ import (
 
 // History returns the "history" projection: one rm_messages row per
 // MessageSent, written idempotently (a message already present is left as
-// it is); MessageRecalled marks the row recalled and erases its content and
-// ext, and the row keeps its seq.
+// it is), with the message it replies to; MessageEdited replaces a row's
+// content and sets its edited_at; ReactionAdded and ReactionRemoved add and
+// delete rm_reactions rows; MessageRecalled marks the row recalled and erases
+// its content, ext, edited_at and reactions, and the row keeps its seq.
+//
+// Every statement finds its message by message id and session, so an event
+// naming a message the session does not hold (yet) changes nothing, and an
+// edit or reaction of a recalled message changes nothing either: the
+// outcome does not depend on the order in which a recall and the edits and
+// reactions of its message were logged.
 //
 // Content longer than readmodels.CompressContentAbove is stored compressed
 // (readmodels.ContentCodec), in Apply, so a rebuild writes the same bytes as
-// the live projection did. The returned projection is safe for concurrent use.
+// the live projection did; edited content too. The returned projection is
+// safe for concurrent use.
 func History() Projection { return &historyProjection{} }
 
 type historyProjection struct {
@@ -24,13 +33,19 @@ type historyProjection struct {
 }
 
 func (*historyProjection) Name() string     { return HistoryName }
-func (*historyProjection) Tables() []string { return []string{"rm_messages"} }
+func (*historyProjection) Tables() []string { return []string{"rm_messages", "rm_reactions"} }
 
 func (*historyProjection) Handles(eventType string) bool {
-	return eventType == events.TypeMessageSent || eventType == events.TypeMessageRecalled
+	switch eventType {
+	case events.TypeMessageSent, events.TypeMessageRecalled, events.TypeMessageEdited,
+		events.TypeReactionAdded, events.TypeReactionRemoved:
+		return true
+	}
+	return false
 }
 
 func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.RecordedEvent, env events.Envelope) error {
+	messages, reactions := tables.Of("rm_messages"), tables.Of("rm_reactions")
 	switch e := env.Payload.(type) {
 	case events.MessageSent:
 		row, err := h.messageRow(ev, e)
@@ -38,24 +53,82 @@ func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Rec
 			return err
 		}
 		id, content := row.id, row.content
-		b.Queue(`INSERT INTO `+tables.Of("rm_messages")+` (session_id, seq, message_id, sender_id,
+		b.Queue(`INSERT INTO `+messages+` (session_id, seq, message_id, sender_id,
 			message_type, content, content_encoding, content_packed, ext, client_message_id,
-			client_ts, server_ts, adjusted_ts, recalled)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false)
+			client_ts, server_ts, adjusted_ts, recalled, reply_to)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, $14)
 			ON CONFLICT DO NOTHING`,
 			e.SessionID, e.Seq, id, e.SenderID, e.MessageType, content.Text, content.Encoding, content.Packed,
-			pgJSON(e.Ext), pgText(e.ClientMessageID), e.ClientTimestamp, e.ServerTimestamp, e.AdjustedTimestamp)
+			pgJSON(e.Ext), pgText(e.ClientMessageID), e.ClientTimestamp, e.ServerTimestamp, e.AdjustedTimestamp,
+			row.replyTo)
 	case events.MessageRecalled:
-		if err := checkStream(ev, e.SessionID); err != nil {
+		id, err := messageOf(ev, e.SessionID, e.MessageID)
+		if err != nil {
 			return err
 		}
-		id, err := uuid.Parse(e.MessageID)
-		if err != nil {
-			return fmt.Errorf("message id %q: %w", e.MessageID, err)
-		}
-		b.Queue(`UPDATE `+tables.Of("rm_messages")+` SET recalled = true, content = '',
-			content_encoding = '`+readmodels.ContentPlain+`', content_packed = NULL, ext = NULL
+		b.Queue(`UPDATE `+messages+` SET recalled = true, content = '',
+			content_encoding = '`+readmodels.ContentPlain+`', content_packed = NULL, ext = NULL, edited_at = 0
 			WHERE message_id = $1 AND session_id = $2`, id, e.SessionID)
+		b.Queue(`DELETE FROM `+reactions+` r USING `+messages+` m
+			WHERE r.message_id = $1 AND m.message_id = $1 AND m.session_id = $2`, id, e.SessionID)
+	case events.MessageEdited:
+		edit, err := h.editOf(ev, e)
+		if err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+messages+` SET content = $3, content_encoding = $4, content_packed = $5, edited_at = $6
+			WHERE message_id = $1 AND session_id = $2 AND NOT recalled`,
+			edit.id, e.SessionID, edit.content.Text, edit.content.Encoding, edit.content.Packed, e.EditedAt)
+	case events.ReactionAdded:
+		id, err := messageOf(ev, e.SessionID, e.MessageID)
+		if err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO `+reactions+` (message_id, emoji, user_id, version)
+			SELECT m.message_id, $3, $4, $5 FROM `+messages+` m
+			WHERE m.message_id = $1 AND m.session_id = $2 AND NOT m.recalled
+			ON CONFLICT DO NOTHING`, id, e.SessionID, pgText(e.Emoji), e.UserID, ev.Version)
+	case events.ReactionRemoved:
+		id, err := messageOf(ev, e.SessionID, e.MessageID)
+		if err != nil {
+			return err
+		}
+		b.Queue(`DELETE FROM `+reactions+` r USING `+messages+` m
+			WHERE r.message_id = $1 AND r.emoji = $3 AND r.user_id = $4
+				AND m.message_id = $1 AND m.session_id = $2`, id, e.SessionID, pgText(e.Emoji), e.UserID)
 	}
 	return nil
+}
+
+// messageOf checks the session an event names and parses the id of the
+// message it changes.
+func messageOf(ev events.RecordedEvent, sessionID, messageID string) (uuid.UUID, error) {
+	if err := checkStream(ev, sessionID); err != nil {
+		return uuid.UUID{}, err
+	}
+	id, err := uuid.Parse(messageID)
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("message id %q: %w", messageID, err)
+	}
+	return id, nil
+}
+
+// editRow is what the history projection derives from a MessageEdited.
+type editRow struct {
+	id      uuid.UUID
+	content readmodels.StoredContent
+}
+
+// editOf checks a MessageEdited and stores its content as a send's is
+// stored.
+func (h *historyProjection) editOf(ev events.RecordedEvent, e events.MessageEdited) (editRow, error) {
+	id, err := messageOf(ev, e.SessionID, e.MessageID)
+	if err != nil {
+		return editRow{}, err
+	}
+	content, err := h.content.Pack(pgText(e.Content))
+	if err != nil {
+		return editRow{}, fmt.Errorf("edit of message %s: %w", e.MessageID, err)
+	}
+	return editRow{id: id, content: content}, nil
 }

@@ -39,8 +39,13 @@ type mixedSession struct {
 	group   bool
 	seq     int64
 	members []string
-	sent    []events.MessageSent // the latest messages, for recalls
+	sent    []events.MessageSent // the latest messages, for recalls, edits, replies and reactions
+	// reacted are reactions added, some of them removed since, for removals.
+	reacted []events.ReactionAdded
 }
+
+// emojis are the reactions of a mixed log: few, so users often add one twice.
+var emojis = []string{"👍", "❤️", "😂", "🎉"}
 
 // testShape is a mixed log small enough for a test, with long messages
 // often enough to have some.
@@ -50,9 +55,12 @@ func testShape() mixedShape {
 
 // mixedLog generates a log of the shape's size as a busy deployment writes
 // it: direct sessions and groups (3 to 12 members); mostly ~100-byte messages
-// (some longer than 2 KB, stored compressed), received and read acks,
-// recalls of recent messages, members joining and leaving groups. Each burst
-// is the events one append of a session would hold.
+// (some longer than 2 KB, stored compressed), some of them replies, received
+// and read acks, edits (some long), reactions added (sometimes again) and
+// removed (sometimes never added), recalls of recent messages, members
+// joining and leaving groups. Edits and reactions come to recalled messages
+// too, as a log written by racing nodes may have them. Each burst is the
+// events one append of a session would hold.
 func mixedLog(shape mixedShape, seed uint64) []burst {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	user := func() string { return fmt.Sprintf("user-%03d", rng.IntN(shape.users)) }
@@ -61,18 +69,24 @@ func mixedLog(shape mixedShape, seed uint64) []burst {
 	// Content is cut from a long text at random places: its compression ratio
 	// is that of prose.
 	filler := strings.Repeat("the quick brown fox jumps over the lazy dog; ", 150)
-	message := func(s *mixedSession, sender string) events.MessageSent {
-		s.seq++
-		t := now()
+	content := func() string {
 		size := 80 + rng.IntN(40)
 		if rng.IntN(shape.longEvery) == 0 {
 			size = 2048 + rng.IntN(1024)
 		}
 		start := rng.IntN(len(filler) - size)
-		content := filler[start : start+size]
+		return filler[start : start+size]
+	}
+	recent := func(s *mixedSession) events.MessageSent { return s.sent[rng.IntN(len(s.sent))] }
+	message := func(s *mixedSession, sender string) events.MessageSent {
+		s.seq++
+		t := now()
 		m := events.MessageSent{SessionID: s.id, MessageID: uuid.NewString(), Seq: s.seq, SenderID: sender,
-			MessageType: 1, Content: content, ClientMessageID: uuid.NewString(),
+			MessageType: 1, Content: content(), ClientMessageID: uuid.NewString(),
 			ClientTimestamp: t - 3, ServerTimestamp: t, AdjustedTimestamp: t - 3}
+		if len(s.sent) > 0 && rng.IntN(6) == 0 {
+			m.ReplyTo = recent(s).MessageID
+		}
 		s.sent = append(s.sent, m)
 		if len(s.sent) > 50 {
 			s.sent = s.sent[1:]
@@ -117,14 +131,35 @@ func mixedLog(shape mixedShape, seed uint64) []burst {
 		for range 1 + rng.IntN(8) {
 			u := s.members[rng.IntN(len(s.members))]
 			switch r := rng.IntN(100); {
-			case r < 62:
+			case r < 55:
 				ps = append(ps, message(s, u))
-			case r < 80 && s.seq > 0:
+			case r < 69 && s.seq > 0:
 				ps = append(ps, events.MessagesReceived{SessionID: s.id, UserID: u, UpToSeq: s.seq - rng.Int64N(min(s.seq, 3))})
-			case r < 96 && s.seq > 0:
+			case r < 83 && s.seq > 0:
 				ps = append(ps, events.MessagesRead{SessionID: s.id, UserID: u, UpToSeq: s.seq - rng.Int64N(min(s.seq, 5))})
+			case r < 87 && len(s.sent) > 0:
+				m := recent(s)
+				ps = append(ps, events.MessageEdited{SessionID: s.id, MessageID: m.MessageID, Seq: m.Seq,
+					By: m.SenderID, Content: content(), EditedAt: now()})
+			case r < 93 && len(s.sent) > 0:
+				m := recent(s)
+				a := events.ReactionAdded{SessionID: s.id, MessageID: m.MessageID, Seq: m.Seq, UserID: u,
+					Emoji: emojis[rng.IntN(len(emojis))], At: now()}
+				if s.reacted = append(s.reacted, a); len(s.reacted) > 50 {
+					s.reacted = s.reacted[1:]
+				}
+				ps = append(ps, a)
+			case r < 96 && len(s.sent) > 0:
+				m := recent(s)
+				rm := events.ReactionRemoved{SessionID: s.id, MessageID: m.MessageID, Seq: m.Seq, UserID: u,
+					Emoji: emojis[rng.IntN(len(emojis))], At: now()}
+				if len(s.reacted) > 0 && rng.IntN(4) > 0 {
+					a := s.reacted[rng.IntN(len(s.reacted))]
+					rm.MessageID, rm.Seq, rm.UserID, rm.Emoji = a.MessageID, a.Seq, a.UserID, a.Emoji
+				}
+				ps = append(ps, rm)
 			case r < 98 && len(s.sent) > 0:
-				m := s.sent[rng.IntN(len(s.sent))]
+				m := recent(s)
 				ps = append(ps, events.MessageRecalled{SessionID: s.id, MessageID: m.MessageID, Seq: m.Seq,
 					By: m.SenderID, RecalledAt: now()})
 			case r < 99 && s.group:

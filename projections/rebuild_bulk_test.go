@@ -17,10 +17,11 @@ import (
 )
 
 // TestBulkRebuildEqualsLiveBuild rebuilds with reads and COPY transactions
-// small enough that a short log takes every path of the bulk loads: recalls
-// folded in memory and recalls of messages written before them, compressed
-// content, members joining again and leaving, watermarks arriving out of
-// order, and events appended throughout the rebuild.
+// small enough that a short log takes every path of the bulk loads: recalls,
+// edits and reactions folded in memory and those of messages written before
+// them, compressed content (sent and edited), replies, members joining again
+// and leaving, watermarks arriving out of order, and events appended
+// throughout the rebuild.
 func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 	t.Parallel()
 	env := projectiontest.New(t)
@@ -35,6 +36,27 @@ func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 	}
 	g.Recall(longOnes[0])
 	g.Recall(longOnes[5])
+	g.Edit(longOnes[1], "short now")
+	g.Edit(longOnes[2], "edited "+long)
+	g.Edit(longOnes[5], "recalled: not edited")
+	g.React("bob", longOnes[2], "👍")
+	g.React("carol", longOnes[2], "👍")
+	g.React("bob", longOnes[0], "👍") // recalled: no reaction
+	g.Reply("carol", "a reply", longOnes[2])
+	g.Reply("bob", "a reply to a recalled one", longOnes[0])
+	// Reactions of messages a small bulk load has written by now: removed
+	// and added again (last now), and written with their message, then
+	// recalled with it.
+	g.React("bob", longOnes[3], "🎉")
+	g.React("carol", longOnes[3], "🎉")
+	fresh := g.Send("alice", "reacted to while the load holds it")
+	g.React("bob", fresh, "🎉")
+	for i := range 25 {
+		g.Send("alice", fmt.Sprintf("moving on %d", i))
+	}
+	g.Unreact("bob", longOnes[3], "🎉")
+	g.React("bob", longOnes[3], "🎉")
+	g.Recall(fresh)
 	g.Add("alice", "dave")
 	g.Remove("alice", "carol")
 	g.Received("carol", g.Seq) // no row: carol left
@@ -57,10 +79,12 @@ func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 				}
 				m := hot.Send("bob", fmt.Sprintf("during %d", i))
 				hot.Read("carol", m.Seq)
+				hot.React("alice", m, emojis[i%len(emojis)])
+				hot.Edit(m, fmt.Sprintf("edited during %d", i))
 				if i%3 == 0 {
 					hot.Recall(m)
 				}
-				appended.Add(3)
+				appended.Add(5)
 			}
 		})
 		stats, err := projections.RebuildAllSized(ctx, env.Store, env.Pool, nil, logger, sizes[0], sizes[1])
@@ -105,6 +129,29 @@ func TestBulkRebuildOfUnusualLogs(t *testing.T) {
 			env.Append(g.ID, events.MessageRecalled{SessionID: g.ID, MessageID: m.MessageID, Seq: m.Seq, By: "alice", RecalledAt: env.Now()})
 			env.Append(g.ID, m)
 			g.Send("bob", "after")
+		}},
+		{"edits and reactions before their message", false, func(env *projectiontest.Env) {
+			g := env.CreateGroup("g", "alice", "bob")
+			m := message(g, "alice", "early changes")
+			env.Append(g.ID,
+				events.MessageEdited{SessionID: g.ID, MessageID: m.MessageID, Seq: m.Seq, By: "alice", Content: "never", EditedAt: env.Now()},
+				events.ReactionAdded{SessionID: g.ID, MessageID: m.MessageID, Seq: m.Seq, UserID: "bob", Emoji: "👍", At: env.Now()})
+			env.Append(g.ID, m)
+			g.React("alice", m, "👍")
+			g.Send("bob", "after")
+		}},
+		{"edits and reactions of another session's message", false, func(env *projectiontest.Env) {
+			a, b := env.CreateGroup("a", "alice", "bob"), env.CreateGroup("b", "alice", "bob")
+			m := a.Send("alice", "stays")
+			a.React("bob", m, "👍")
+			env.Append(b.ID,
+				events.MessageEdited{SessionID: b.ID, MessageID: m.MessageID, Seq: m.Seq, By: "alice", Content: "not here", EditedAt: env.Now()},
+				events.ReactionAdded{SessionID: b.ID, MessageID: m.MessageID, Seq: m.Seq, UserID: "alice", Emoji: "👀", At: env.Now()},
+				events.ReactionRemoved{SessionID: b.ID, MessageID: m.MessageID, Seq: m.Seq, UserID: "bob", Emoji: "👍", At: env.Now()})
+		}},
+		{"a reply whose replyTo is no message id", false, func(env *projectiontest.Env) {
+			g := env.CreateGroup("g", "alice", "bob")
+			g.Reply("alice", "to nothing", events.MessageSent{MessageID: "not-a-uuid"})
 		}},
 		{"recall of another session's message", false, func(env *projectiontest.Env) {
 			a, b := env.CreateGroup("a", "alice", "bob"), env.CreateGroup("b", "alice", "bob")
@@ -204,6 +251,13 @@ func TestBulkRebuildStopsWhereLiveStops(t *testing.T) {
 		{"sender id with U+0000, recalled", projections.History(), func(g *projectiontest.SessionLog) events.AppendResult {
 			m := message(g, "mall\x00ory", "hi")
 			res := g.Env.Append(g.ID, m)
+			g.Recall(m)
+			return res
+		}},
+		{"reaction by a user id with U+0000, recalled", projections.History(), func(g *projectiontest.SessionLog) events.AppendResult {
+			m := g.Send("alice", "react")
+			res := g.Env.Append(g.ID, events.ReactionAdded{SessionID: g.ID, MessageID: m.MessageID, Seq: m.Seq,
+				UserID: "mall\x00ory", Emoji: "👍"})
 			g.Recall(m)
 			return res
 		}},

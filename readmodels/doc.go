@@ -6,7 +6,11 @@
 //
 //   - rm_messages: one row per message (history projection). Content longer
 //     than CompressContentAbove is stored compressed (ContentCodec, marked by
-//     content_encoding); every query returns it as sent.
+//     content_encoding); every query returns it as sent, or as last edited
+//     (edited_at), with the message it replies to (reply_to).
+//   - rm_reactions: one row per current reaction, a user's emoji on a message,
+//     in the order reactions were added (history projection). Every query
+//     that returns messages returns their reactions in the same statement.
 //   - rm_sessions: one row per session, with its last seq and last activity.
 //   - rm_members: one row per current member with two watermarks, received_seq
 //     and read_seq (sessions projection).

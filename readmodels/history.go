@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Page sizes of Messages.
@@ -27,6 +28,10 @@ type PageQuery struct {
 	// Limit is the page size: DefaultPageLimit when 0 or negative, at most
 	// MaxPageLimit (larger values are clamped).
 	Limit int
+	// ReplyTo, when not empty, pages a thread: only the session's messages
+	// whose replyTo is this message id. An id no message has (or that is
+	// not a UUID) gives empty pages.
+	ReplyTo string
 }
 
 // MessagePage is a page of history, always in ascending seq order.
@@ -42,7 +47,8 @@ type MessagePage struct {
 
 // historyPage joins one row (the session's latest seq, and whether the
 // sessions model knows the session) to a page of rm_messages, so that both come
-// from one snapshot. %s is the page's scan direction.
+// from one snapshot. The first %s narrows the page to a thread (threadFilter)
+// or not; the second is the page's scan direction.
 const historyPage = `
 WITH head AS (
     SELECT coalesce((SELECT max(seq) FROM rm_messages WHERE session_id = $1), 0) AS last_seq,
@@ -52,15 +58,20 @@ SELECT h.last_seq, h.known, ` + messageColumns + `
 FROM head h
 LEFT JOIN LATERAL (
     SELECT * FROM rm_messages p
-    WHERE p.session_id = $1 AND p.seq > $2 AND p.seq < $3
+    WHERE p.session_id = $1 AND p.seq > $2 AND p.seq < $3%s
     ORDER BY p.seq %s LIMIT $4
 ) m ON true
 ORDER BY m.seq`
 
-// Messages returns a page of a session's history in ascending seq order. It
-// fetches one message more than the page holds to tell HasMore, in one
-// statement. Its error matches ErrNotFound when the read models know nothing
-// of the session. It does not check membership: that is the caller's.
+// threadFilter keeps the replies to message $5, through the partial index on
+// (session_id, reply_to, seq).
+const threadFilter = ` AND p.reply_to = $5`
+
+// Messages returns a page of a session's history in ascending seq order (of
+// one thread of it, with pq.ReplyTo). It fetches one message more than the
+// page holds to tell HasMore, in one statement. LastSeq is the session's,
+// thread or not. Its error matches ErrNotFound when the read models know
+// nothing of the session. It does not check membership: that is the caller's.
 func (q *Queries) Messages(ctx context.Context, sessionID string, pq PageQuery) (MessagePage, error) {
 	limit := clamp(pq.Limit, DefaultPageLimit, MaxPageLimit)
 	after, before := max(pq.AfterSeq, 0), pq.BeforeSeq
@@ -71,7 +82,16 @@ func (q *Queries) Messages(ctx context.Context, sessionID string, pq PageQuery) 
 	} else {
 		before = math.MaxInt64
 	}
-	rows, err := q.pool.Query(ctx, fmt.Sprintf(historyPage, dir), sessionID, after, before, limit+1)
+	filter, args := "", []any{sessionID, after, before, limit + 1}
+	if pq.ReplyTo != "" {
+		// An id that is not a UUID is no message's: NULL matches no row.
+		var replyTo pgtype.UUID
+		if id, err := uuid.Parse(pq.ReplyTo); err == nil {
+			replyTo = pgtype.UUID{Bytes: id, Valid: true}
+		}
+		filter, args = threadFilter, append(args, replyTo)
+	}
+	rows, err := q.pool.Query(ctx, fmt.Sprintf(historyPage, filter, dir), args...)
 	if err != nil {
 		return MessagePage{}, fmt.Errorf("page history of %s: %w", sessionID, err)
 	}

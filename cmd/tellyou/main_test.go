@@ -69,19 +69,39 @@ func TestOperatorCommandsOnARealDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Append(ctx, "d:ann:bob", events.NoStream, []events.EventData{ev}); err != nil {
+	sent, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", CorrelationID: "c"}, Payload: events.MessageSent{
+		SessionID: "d:ann:bob", MessageID: "0b8d6f0e-5d1c-4c1e-9f62-3c5d0c2a8e11", Seq: 1, SenderID: "ann", MessageType: 1, Content: "helo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited, err := events.Encode(events.Envelope{Meta: events.Metadata{Actor: "ann", CorrelationID: "c"}, Payload: events.MessageEdited{
+		SessionID: "d:ann:bob", MessageID: "0b8d6f0e-5d1c-4c1e-9f62-3c5d0c2a8e11", Seq: 1, By: "ann", Content: "hello", EditedAt: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(ctx, "d:ann:bob", events.NoStream, []events.EventData{ev, sent, edited}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"audit", "--session", "d:ann:bob"}, getenv, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	var printed wire.AuditEvent
-	if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
-		t.Fatalf("audit output %q: %v", out.String(), err)
+	var printed []wire.AuditEvent
+	for dec := json.NewDecoder(&out); dec.More(); {
+		var e wire.AuditEvent
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("audit output: %v", err)
+		}
+		printed = append(printed, e)
 	}
-	if printed.StreamID != "d:ann:bob" || printed.Version != 1 || printed.Type != "SessionCreated" || !bytes.Contains(printed.Metadata, []byte(`"actor":"ann"`)) {
+	if len(printed) != 3 || printed[0].StreamID != "d:ann:bob" || printed[0].Version != 1 || printed[0].Type != "SessionCreated" ||
+		!bytes.Contains(printed[0].Metadata, []byte(`"actor":"ann"`)) {
 		t.Fatalf("audit printed %+v", printed)
+	}
+	// Every version of an edited message is there.
+	if !bytes.Contains(printed[1].Data, []byte(`"content":"helo"`)) || printed[2].Type != "MessageEdited" ||
+		!bytes.Contains(printed[2].Data, []byte(`"content":"hello"`)) {
+		t.Fatalf("audit printed %s %s, %s %s; want the send and its edit", printed[1].Type, printed[1].Data, printed[2].Type, printed[2].Data)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"rebuild", "--projection", "sessions"}, getenv, &out, &errOut); err != nil {

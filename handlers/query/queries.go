@@ -91,7 +91,8 @@ const (
 	readModelPoll = 20 * time.Millisecond
 )
 
-// Messages returns a page of history to a member.
+// Messages returns a page of history to a member: of the whole session, or
+// of the replies to one of its messages (mq.Page.ReplyTo).
 //
 // A page holds what the log holds, not only what the read model has applied
 // so far: the read model lags the log, and a client that syncs after a
@@ -156,13 +157,18 @@ func (q *Queries) page(ctx context.Context, mq MessagesQuery) (readmodels.Messag
 // backward page comes from a read model whose latest message is below the
 // last one the page asks for, min(BeforeSeq-1, the log's last seq): the
 // projection applies a session's messages in seq order, so once it holds that
-// one it holds every message below it.
+// one it holds every message below it. A forward page of a thread, whose
+// last reply is usually far below the log's last seq, is behind when the
+// read model's latest message is.
 func behindLog(page readmodels.MessagePage, pq readmodels.PageQuery, logLastSeq int64) bool {
 	if pq.BeforeSeq > 0 {
 		return page.LastSeq < min(pq.BeforeSeq-1, logLastSeq)
 	}
 	if page.HasMore {
 		return false
+	}
+	if pq.ReplyTo != "" {
+		return page.LastSeq < logLastSeq
 	}
 	last := pq.AfterSeq
 	if n := len(page.Messages); n > 0 {

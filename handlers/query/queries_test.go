@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 	"github.com/tellyou/tellyou/handlers/query"
@@ -179,5 +181,54 @@ func TestBackwardPagesWaitForTheReadModelToCatchUp(t *testing.T) {
 	page := pageOnceReleased(t, e, readmodels.PageQuery{BeforeSeq: math.MaxInt64, Limit: 2}, first.SessionID, release)
 	if len(page.Messages) != 2 || page.Messages[1].Content != "while away 3" || page.LastSeq != first.Seq+3 || !page.HasMore {
 		t.Fatalf("page %+v, want the latest 2 messages, more before them", page)
+	}
+}
+
+// appendReply appends, as the write side does for a send with a replyTo, a
+// message of from answering message replyTo at seq, and returns it.
+func appendReply(t *testing.T, e *handlerstest.Engine, sessionID string, seq int64, from, content, replyTo string) events.MessageSent {
+	t.Helper()
+	now := e.Clock.Now().UnixMilli()
+	m := events.MessageSent{SessionID: sessionID, MessageID: uuid.NewString(), Seq: seq, SenderID: from,
+		MessageType: 1, Content: content, ClientMessageID: uuid.NewString(), ClientTimestamp: now,
+		ServerTimestamp: now, AdjustedTimestamp: now, ReplyTo: replyTo}
+	data, err := events.Encode(events.Envelope{Payload: m, Meta: events.Metadata{Actor: from, CorrelationID: "reply", OccurredAt: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.Append(context.Background(), sessionID, events.AnyVersion, []events.EventData{data}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// A thread page is answered from a read model that holds the session's
+// latest message, though its replies end far below it; while the read model
+// lags the log, a forward thread page waits for it as a history page does.
+func TestThreadPagesWaitOnlyForTheSessionsLatestMessage(t *testing.T) {
+	t.Parallel()
+	e := handlerstest.New(t, handlerstest.Options{})
+	root := e.SendTo(t, "ann", "bob", "root", "c0")
+	sid := root.SessionID
+	first := appendReply(t, e, sid, root.Seq+1, "bob", "first reply", root.MessageID)
+	for i := range 5 {
+		e.Send(t, "ann", sid, fmt.Sprintf("after the reply %d", i), fmt.Sprintf("c%d", i+1))
+	}
+	e.CaughtUp(t)
+	thread := readmodels.PageQuery{ReplyTo: root.MessageID}
+	page, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("bob"), SessionID: sid, Page: thread})
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].MessageID != first.MessageID ||
+		page.Messages[0].ReplyTo != root.MessageID || page.HasMore || page.LastSeq != root.Seq+6 {
+		t.Fatalf("thread page = %+v, %v; want the one reply, nothing more, lastSeq %d", page, err, root.Seq+6)
+	}
+
+	release := holdHistoryProjection(t, e)
+	second := appendReply(t, e, sid, root.Seq+7, "ann", "second reply", root.MessageID)
+	page = pageOnceReleased(t, e, readmodels.PageQuery{ReplyTo: root.MessageID, AfterSeq: first.Seq}, sid, release)
+	if len(page.Messages) != 1 || page.Messages[0].MessageID != second.MessageID || page.HasMore || page.LastSeq != second.Seq {
+		t.Fatalf("thread page = %+v; want the reply the log had", page)
+	}
+	if _, err := e.Queries.Messages(context.Background(), query.MessagesQuery{Meta: handlerstest.As("cat"), SessionID: sid, Page: thread}); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("a thread page for a stranger: %v, want forbidden", err)
 	}
 }

@@ -215,8 +215,9 @@ func (e *Env) Dump() string {
 	var sb strings.Builder
 	for _, q := range []string{
 		`SELECT session_id, seq, message_id, sender_id, message_type, content, ext::text,
-			client_message_id, client_ts, server_ts, adjusted_ts, recalled
+			client_message_id, client_ts, server_ts, adjusted_ts, recalled, edited_at, reply_to
 		 FROM rm_messages ORDER BY session_id, seq`,
+		`SELECT message_id, emoji, user_id, version FROM rm_reactions ORDER BY message_id, emoji, user_id`,
 		`SELECT session_id, kind, title, owner, created_at, last_seq, last_activity
 		 FROM rm_sessions ORDER BY session_id`,
 		`SELECT session_id, user_id, received_seq, read_seq FROM rm_members ORDER BY session_id, user_id`,

@@ -62,6 +62,39 @@ func (s *SessionLog) SendExt(sender, content, ext string) events.MessageSent {
 	return m
 }
 
+// Reply appends a text message answering message to.
+func (s *SessionLog) Reply(sender, content string, to events.MessageSent) events.MessageSent {
+	s.Env.TB.Helper()
+	m := s.message(sender, content)
+	m.ReplyTo = to.MessageID
+	s.Env.Append(s.ID, m)
+	return m
+}
+
+// Edit appends the replacement of m's content by its sender and returns the
+// edit.
+func (s *SessionLog) Edit(m events.MessageSent, content string) events.MessageEdited {
+	s.Env.TB.Helper()
+	e := events.MessageEdited{SessionID: s.ID, MessageID: m.MessageID, Seq: m.Seq, By: m.SenderID,
+		Content: content, EditedAt: s.Env.Now()}
+	s.Env.Append(s.ID, e)
+	return e
+}
+
+// React appends user's emoji reaction to m.
+func (s *SessionLog) React(user string, m events.MessageSent, emoji string) {
+	s.Env.TB.Helper()
+	s.Env.Append(s.ID, events.ReactionAdded{SessionID: s.ID, MessageID: m.MessageID, Seq: m.Seq,
+		UserID: user, Emoji: emoji, At: s.Env.Now()})
+}
+
+// Unreact appends the removal of user's emoji reaction to m.
+func (s *SessionLog) Unreact(user string, m events.MessageSent, emoji string) {
+	s.Env.TB.Helper()
+	s.Env.Append(s.ID, events.ReactionRemoved{SessionID: s.ID, MessageID: m.MessageID, Seq: m.Seq,
+		UserID: user, Emoji: emoji, At: s.Env.Now()})
+}
+
 // Recall appends the recall of m by its sender.
 func (s *SessionLog) Recall(m events.MessageSent) {
 	s.Env.TB.Helper()

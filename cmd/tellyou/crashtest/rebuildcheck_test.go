@@ -15,6 +15,7 @@ import (
 // rebuild, each with the order that makes a dump deterministic.
 var readModelTables = []struct{ name, order string }{
 	{"rm_messages", "session_id, seq"},
+	{"rm_reactions", "message_id, emoji, user_id"},
 	{"rm_sessions", "session_id"},
 	{"rm_members", "session_id, user_id"},
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
+	"github.com/tellyou/tellyou/handlers/transport/wire"
 	"github.com/tellyou/tellyou/readmodels"
 )
 
@@ -13,7 +14,8 @@ import (
 // ascending seq order, forward from afterSeq (default 0) or back from
 // beforeSeq, limit messages (default readmodels.DefaultPageLimit, 1 to
 // readmodels.MaxPageLimit); markRead=true also moves the user's read
-// watermark to the last returned seq.
+// watermark to the last returned seq. replyTo=<messageId> pages the replies
+// to that message the same way (without markRead).
 func (a *API) messages(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -29,9 +31,17 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if page.Limit, err = q.intIn("limit", 1, readmodels.MaxPageLimit, readmodels.DefaultPageLimit); err != nil {
 		return err
 	}
+	if page.ReplyTo, err = q.uuid("replyTo"); err != nil {
+		return err
+	}
 	markRead, err := q.boolean("markRead")
 	if err != nil {
 		return err
+	}
+	if markRead && page.ReplyTo != "" {
+		// The read watermark is a seq: a thread's last reply would mark
+		// every message below it read, the thread's or not.
+		return wire.BadRequest("markRead cannot be used with replyTo")
 	}
 	result, err := a.cfg.Queries.Messages(r.Context(), query.MessagesQuery{
 		Meta: a.requestMeta(r, p), SessionID: r.PathValue("id"), Page: page, MarkRead: markRead,

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
 
@@ -56,6 +57,20 @@ func (q queryParams) boolean(name string) (bool, error) {
 		return false, wire.BadRequest(name + " must be true or false")
 	}
 	return b, nil
+}
+
+// uuid returns the parameter as a UUID in its canonical form (lower case,
+// with hyphens), or "" when it is absent.
+func (q queryParams) uuid(name string) (string, error) {
+	vals, ok := q.values[name]
+	if !ok {
+		return "", nil
+	}
+	id, err := uuid.Parse(vals[0])
+	if err != nil {
+		return "", wire.BadRequest(name + " must be a message id (a UUID)")
+	}
+	return id.String(), nil
 }
 
 func rangeMessage(name string, lo, hi int64) string {

@@ -194,18 +194,21 @@ func wantError(t *testing.T, a answer, status int, code string, words ...string)
 // types so that a renamed field fails the tests.
 type (
 	wireMessage struct {
-		MessageID         string          `json:"messageId"`
-		SessionID         string          `json:"sessionId"`
-		Seq               int64           `json:"seq"`
-		SenderID          string          `json:"senderId"`
-		MessageType       int             `json:"messageType"`
-		Content           string          `json:"content"`
-		Ext               json.RawMessage `json:"ext"`
-		ClientMessageID   string          `json:"clientMessageId"`
-		ClientTimestamp   int64           `json:"clientTimestamp"`
-		ServerTimestamp   int64           `json:"serverTimestamp"`
-		AdjustedTimestamp int64           `json:"adjustedTimestamp"`
-		Recalled          bool            `json:"recalled"`
+		MessageID         string              `json:"messageId"`
+		SessionID         string              `json:"sessionId"`
+		Seq               int64               `json:"seq"`
+		SenderID          string              `json:"senderId"`
+		MessageType       int                 `json:"messageType"`
+		Content           string              `json:"content"`
+		Ext               json.RawMessage     `json:"ext"`
+		ClientMessageID   string              `json:"clientMessageId"`
+		ClientTimestamp   int64               `json:"clientTimestamp"`
+		ServerTimestamp   int64               `json:"serverTimestamp"`
+		AdjustedTimestamp int64               `json:"adjustedTimestamp"`
+		Recalled          bool                `json:"recalled"`
+		ReplyTo           string              `json:"replyTo"`
+		EditedAt          int64               `json:"editedAt"`
+		Reactions         map[string][]string `json:"reactions"`
 	}
 	wireSession struct {
 		SessionID   string       `json:"sessionId"`
