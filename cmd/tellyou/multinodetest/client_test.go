@@ -31,6 +31,8 @@ type device struct {
 	waiting map[string]chan map[string]any
 	pushed  map[key]int
 	typing  map[string]bool // "sessionId/userId" of typing notices received
+	// presence holds the presence frames received, in order.
+	presence []map[string]any
 	nextID  int
 	closed  chan struct{}
 }
@@ -79,6 +81,12 @@ func (d *device) read() {
 		if f["type"] == "typing" {
 			d.mu.Lock()
 			d.typing[fmt.Sprint(f["sessionId"], "/", f["userId"])] = true
+			d.mu.Unlock()
+			continue
+		}
+		if f["type"] == "presence" {
+			d.mu.Lock()
+			d.presence = append(d.presence, f)
 			d.mu.Unlock()
 			continue
 		}
