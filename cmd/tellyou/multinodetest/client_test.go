@@ -33,8 +33,8 @@ type device struct {
 	typing  map[string]bool // "sessionId/userId" of typing notices received
 	// presence holds the presence frames received, in order.
 	presence []map[string]any
-	nextID  int
-	closed  chan struct{}
+	nextID   int
+	closed   chan struct{}
 }
 
 func dial(t *testing.T, n *node, name, user string) *device {
