@@ -10,6 +10,7 @@ import (
 
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/presence"
 	"github.com/tellyou/tellyou/handlers/transport/ws"
 )
 
@@ -75,6 +76,10 @@ type config struct {
 	// (TELLYOU_REQUEST_TIMEOUT, default 10s): past it the request or frame
 	// is answered unavailable.
 	RequestTimeout time.Duration
+	// PresenceExpiry is how long a node may stay silent on the bus before
+	// the others take its users offline (TELLYOU_PRESENCE_EXPIRY, default
+	// 30s); nodes heartbeat every third of it.
+	PresenceExpiry time.Duration
 }
 
 // busPrefixPattern is what NATS allows in a stream name and a subject token.
@@ -112,6 +117,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		MaxQueueDelay:     command.DefaultMaxQueueDelay,
 		TargetLatency:     command.DefaultTargetLatency,
 		RequestTimeout:    ws.DefaultHandleTimeout,
+		PresenceExpiry:    presence.DefaultExpiry,
 	}
 	setString := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -133,7 +139,8 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}{{"TELLYOU_MAX_CLOCK_SKEW", &c.MaxClockSkew}, {"TELLYOU_RECALL_WINDOW", &c.RecallWindow},
 		{"TELLYOU_EDIT_WINDOW", &c.EditWindow}, {"TELLYOU_REDELIVERY_TIMEOUT", &c.RedeliveryTimeout},
 		{"TELLYOU_STALL_TIMEOUT", &c.StallTimeout}, {"TELLYOU_MAX_QUEUE_DELAY", &c.MaxQueueDelay},
-		{"TELLYOU_TARGET_LATENCY", &c.TargetLatency}, {"TELLYOU_REQUEST_TIMEOUT", &c.RequestTimeout}} {
+		{"TELLYOU_TARGET_LATENCY", &c.TargetLatency}, {"TELLYOU_REQUEST_TIMEOUT", &c.RequestTimeout},
+		{"TELLYOU_PRESENCE_EXPIRY", &c.PresenceExpiry}} {
 		if v := strings.TrimSpace(getenv(d.name)); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/feedbus"
 	"github.com/tellyou/tellyou/handlers/metrics"
+	"github.com/tellyou/tellyou/handlers/presence"
 	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/gateway"
 	"github.com/tellyou/tellyou/handlers/transport/httpapi"
@@ -137,9 +138,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	var bus delivery.Bus // a nil interface without NATS, never a nil *NATSBus
 	var busHealth busConn
+	presenceCfg := presence.Config{Store: presence.NewStore(eng.Pool), Logger: logger,
+		Heartbeat: cfg.PresenceExpiry / 3, Expiry: cfg.PresenceExpiry, MaxSessionMembers: delivery.DefaultMaxReceiptMembers}
 	if natsBus != nil {
 		defer natsBus.Close()
 		bus, busHealth = natsBus, natsBus.Conn()
+		presenceCfg.Bus, presenceCfg.Topic = natsBus, natsBus.PresenceTopic()
+	}
+	// Who is online: ephemeral, kept by each node and shared over the bus;
+	// the gateway runs it.
+	tracker, err := presence.New(presenceCfg)
+	if err != nil {
+		return err
 	}
 	feed, feedRelay, err := openFeed(ctx, cfg, eng, logTail, logger)
 	if err != nil {
@@ -158,7 +168,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	// its client reads.
 	api, err := httpapi.New(httpapi.Config{
 		Commands: cmds, Queries: queries, Store: logTail, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
-		RequestTimeout: cfg.RequestTimeout,
+		RequestTimeout: cfg.RequestTimeout, Presence: tracker,
 	})
 	if err != nil {
 		return err
@@ -182,7 +192,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 			DisableCompression: !cfg.WSCompression,
 		},
-		Push: pushOpts, Bus: bus, DeadLetters: deadLetters,
+		Push: pushOpts, Bus: bus, DeadLetters: deadLetters, Presence: tracker,
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,17 @@ type Outbox interface {
 	Queued() int
 }
 
+// ConnectionObserver learns when users come and go on this node.
+// presence.Tracker implements it. Both methods are called under the hub's
+// lock, in the order the connections registered and unregistered: they must
+// return at once and must not call back into the hub.
+type ConnectionObserver interface {
+	// UserConnected: userID had no connection here and now has one.
+	UserConnected(userID string)
+	// UserDisconnected: userID's last connection here unregistered.
+	UserDisconnected(userID string)
+}
+
 // maxOwnSends bounds the clientMessageIds a Client remembers as in flight.
 const maxOwnSends = 1024
 
@@ -121,6 +132,9 @@ func (h *Hub) Register(userID string, out Outbox) *Client {
 	if set == nil {
 		set = make(map[*Client]struct{})
 		h.users[userID] = set
+		if h.cfg.Connections != nil {
+			h.cfg.Connections.UserConnected(userID)
+		}
 	}
 	set[c] = struct{}{}
 	return c
@@ -130,10 +144,23 @@ func (h *Hub) unregister(c *Client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.users[c.userID]
+	if _, ok := set[c]; !ok {
+		return
+	}
 	delete(set, c)
 	if len(set) == 0 {
 		delete(h.users, c.userID)
+		if h.cfg.Connections != nil {
+			h.cfg.Connections.UserDisconnected(c.userID)
+		}
 	}
+}
+
+// PushNotice hands v, encoded once, to every connection here of userIDs
+// (users without one are skipped), without blocking: for notices that are
+// not events, such as presence. It fails only when v cannot be encoded.
+func (h *Hub) PushNotice(userIDs []string, v any) error {
+	return h.push(userIDs, "", v, time.Time{})
 }
 
 // Acked tells the hub that userID's received watermark in the session reached

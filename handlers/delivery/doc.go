@@ -24,7 +24,10 @@
 //	07_members    the members of a session, cached per shard
 //	08_frames     a frame is encoded once, and the same bytes go to every
 //	              recipient
-//	09_connections the connections registered with the hub (Outbox, Client)
+//	09_connections the connections registered with the hub (Outbox, Client);
+//	              a ConnectionObserver (presence) hears of a user's first
+//	              and last connection, and PushNotice hands it the frames
+//	              that are not events
 //	10_redelivery  a message not acked as received in time is pushed again,
 //	              never to a connection that is still reading what it was sent
 //

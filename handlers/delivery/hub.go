@@ -149,6 +149,9 @@ type Config struct {
 	// DeadLetters receives the events the hub gave up on (see
 	// DefaultDeadLetterTopic); nil: they are only logged and counted.
 	DeadLetters message.Publisher
+	// Connections is told when a user's first connection on this node
+	// registers and when their last one unregisters (presence); nil: no one.
+	Connections ConnectionObserver
 	// Logger receives failures (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock push latency is measured against the events'

@@ -33,8 +33,10 @@ type device struct {
 	replyTo map[key]string   // of pushed messages that answer another
 	typing  map[string]bool  // "sessionId/userId" of typing notices received
 	others  []map[string]any // other pushes (recalls, edits, reactions, receipts), in order
-	nextID  int
-	closed  chan struct{}
+	// presence holds the presence frames received, in order.
+	presence []map[string]any
+	nextID   int
+	closed   chan struct{}
 }
 
 func dial(t *testing.T, n *node, name, user string) *device {
@@ -81,6 +83,12 @@ func (d *device) read() {
 		if f["type"] == "typing" {
 			d.mu.Lock()
 			d.typing[fmt.Sprint(f["sessionId"], "/", f["userId"])] = true
+			d.mu.Unlock()
+			continue
+		}
+		if f["type"] == "presence" {
+			d.mu.Lock()
+			d.presence = append(d.presence, f)
 			d.mu.Unlock()
 			continue
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/delivery"
 	"github.com/tellyou/tellyou/handlers/metrics"
+	"github.com/tellyou/tellyou/handlers/presence"
 	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
 	"github.com/tellyou/tellyou/handlers/transport/wire"
@@ -58,6 +59,9 @@ type Config struct {
 	WS ws.Limits
 	// Push tunes delivery: redelivery, member cache, shards, topics.
 	Push delivery.Options
+	// Presence, when set, learns who connects and disconnects here and
+	// pushes presence through the hub; the gateway runs it.
+	Presence *presence.Tracker
 	// API serves every path but WSPath (the HTTP API, health and metrics).
 	// Nil answers those paths with a JSON 404.
 	API http.Handler
@@ -116,8 +120,12 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.cfg = cfg
 	var err error
-	g.hub, err = delivery.New(delivery.Config{Options: cfg.Push, Members: cfg.Queries, Metrics: cfg.Metrics,
-		Bus: cfg.Bus, DeadLetters: cfg.DeadLetters, Logger: cfg.Logger, Now: cfg.Now})
+	hubCfg := delivery.Config{Options: cfg.Push, Members: cfg.Queries, Metrics: cfg.Metrics,
+		Bus: cfg.Bus, DeadLetters: cfg.DeadLetters, Logger: cfg.Logger, Now: cfg.Now}
+	if cfg.Presence != nil {
+		hubCfg.Connections = cfg.Presence
+	}
+	g.hub, err = delivery.New(hubCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -137,9 +145,10 @@ func New(cfg Config) (*Gateway, error) {
 // it commits (command.Config.Committed). It never blocks.
 func (g *Gateway) Committed(c events.Committed) { g.hub.Committed(c) }
 
-// Run runs delivery (the hub and its follower, and the tail when the gateway
-// made it) until ctx ends, then waits for it and returns nil; it returns an
-// error when the hub cannot subscribe to the bus or its subscription ends.
+// Run runs delivery (the hub and its follower, the tail when the gateway
+// made it, and presence when configured) until ctx ends, then waits for it and returns nil; it returns an
+// error when the hub or presence cannot subscribe to the bus or the hub's
+// subscription ends.
 // Events appended once Ready is closed are pushed. Run must not be called
 // twice.
 func (g *Gateway) Run(ctx context.Context) error {
@@ -163,6 +172,20 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case <-g.hub.Ready():
 	case err := <-hubErr:
 		return err
+	}
+	if g.cfg.Presence != nil {
+		presenceErr := make(chan error, 1)
+		wg.Go(func() {
+			if err := g.cfg.Presence.Run(ctx, g.hub); err != nil {
+				presenceErr <- err
+				cancel()
+			}
+		})
+		select {
+		case <-g.cfg.Presence.Ready():
+		case err := <-presenceErr:
+			return err
+		}
 	}
 	wg.Go(func() { _ = g.follower.Run(ctx) })
 	select {

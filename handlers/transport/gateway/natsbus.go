@@ -27,8 +27,8 @@ type NATSBusConfig struct {
 	// Prefix names everything the bus creates on the server, so that
 	// deployments (and test runs) sharing one server never see each other's
 	// events: the stream and its subject are "<Prefix>_events", typing
-	// notices go to the core subject "<Prefix>.typing". Letters, digits, _ and
-	// - only. Default "tellyou".
+	// notices go to the core subject "<Prefix>.typing", presence to
+	// "<Prefix>.presence". Letters, digits, _ and - only. Default "tellyou".
 	Prefix string
 	// DuplicateWindow is how long the stream remembers the event ids it
 	// stored, and so drops the copies other nodes publish (default 5 min).
@@ -97,8 +97,9 @@ func (c NATSBusConfig) Validate() error {
 // previous is acked (handlers/jsmsg, not watermill-nats' pkg/jetstream
 // Subscriber, which can panic when a subscription ends).
 //
-// Typing notices (TypingTopic) are published and received with pkg/nats over
-// core NATS: no stream keeps them, a node that is down misses them.
+// Typing notices (TypingTopic) and presence (PresenceTopic) are published
+// and received with pkg/nats over core NATS: no stream keeps them, a node
+// that is down misses them.
 type NATSBus struct {
 	cfg       NATSBusConfig
 	conn      *nats.Conn
@@ -295,6 +296,9 @@ func (b *NATSBus) EventsTopic() string { return b.cfg.Prefix + "_events" }
 
 // TypingTopic is the core NATS subject of typing notices.
 func (b *NATSBus) TypingTopic() string { return b.cfg.Prefix + ".typing" }
+
+// PresenceTopic is the core NATS subject of presence (handlers/presence).
+func (b *NATSBus) PresenceTopic() string { return b.cfg.Prefix + ".presence" }
 
 // Publish sends messages on EventsTopic through the stream, with their UUID
 // as Nats-Msg-Id, and any other topic over core NATS. The messages of one

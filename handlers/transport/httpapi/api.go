@@ -37,6 +37,8 @@ func (a *API) routes() {
 	a.mux.Handle("GET /v1/sessions", a.withDeadline(a.authenticated(a.listSessions)))
 	a.mux.Handle("POST /v1/sessions", a.withDeadline(a.authenticated(a.createGroup)))
 	a.mux.Handle("POST /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.changeMembers)))
+	a.mux.Handle("GET /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.members)))
+	a.mux.Handle("GET /v1/presence", a.withDeadline(a.authenticated(a.presence)))
 	a.mux.Handle("GET /v1/sessions/{id}/messages", a.withDeadline(a.authenticated(a.messages)))
 	a.mux.Handle("GET /v1/inbox", a.withDeadline(a.authenticated(a.inbox)))
 	a.mux.Handle("GET /v1/unread", a.withDeadline(a.authenticated(a.unread)))

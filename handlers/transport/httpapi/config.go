@@ -39,6 +39,10 @@ type Config struct {
 	// Commands and Queries serve the requests.
 	Commands *command.Commands
 	Queries  *query.Queries
+	// Presence answers GET /v1/presence and the members' online flags;
+	// nil: presence is not tracked (members are shown offline, and
+	// GET /v1/presence answers unavailable).
+	Presence Presence
 	// Store is the event log the feed subscribes to: the process's tail of
 	// the log (events/tail) or the store itself.
 	Store FeedLog

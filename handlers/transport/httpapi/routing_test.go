@@ -28,7 +28,7 @@ func TestUnknownRoutesAndWrongMethodsAnswerJSON(t *testing.T) {
 		{http.MethodDelete, "/v1/sessions", "GET, HEAD, POST"},
 		{http.MethodPut, "/v1/sessions", "GET, HEAD, POST"},
 		{http.MethodPost, "/v1/inbox", "GET, HEAD"},
-		{http.MethodGet, "/v1/sessions/d:ann:bob/members", "POST"},
+		{http.MethodPut, "/v1/sessions/d:ann:bob/members", "GET, HEAD, POST"},
 		{http.MethodPost, "/v1/sessions/d:ann:bob/messages", "GET, HEAD"},
 		{http.MethodPost, "/v1/feed", "GET, HEAD"},
 		{http.MethodDelete, "/healthz", "GET, HEAD"},
