@@ -20,6 +20,7 @@ CREATE TABLE rm_search (
     PRIMARY KEY (session_id, seq)
 );
 CREATE INDEX ON rm_search USING gin (tsv);
+CREATE INDEX ON rm_search (session_id, server_ts);
 
 ---- create above / drop below ----
 
