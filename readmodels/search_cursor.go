@@ -52,6 +52,9 @@ func ParseSearchCursor(s string) (SearchCursor, error) {
 	if err := dec.Decode(&c); err != nil {
 		return SearchCursor{}, fmt.Errorf("%w: %v", ErrBadCursor, err)
 	}
+	if dec.InputOffset() != int64(len(raw)) {
+		return SearchCursor{}, fmt.Errorf("%w: trailing data", ErrBadCursor)
+	}
 	if c.Tier < 0 || c.Tier > len(searchTiers) || (c.Last != nil && (c.Last.SessionID == "" || c.Last.Seq < 1)) {
 		return SearchCursor{}, fmt.Errorf("%w: out of range", ErrBadCursor)
 	}
