@@ -23,6 +23,7 @@ const helpText = `commands:
   /group TITLE USER...   create a group with these members and switch to it ("quote a title with spaces")
   /history               show older messages of the open session
   /recall MESSAGEID      withdraw one of your messages in the open session; /recall last: your latest
+  /search WORDS          find messages in your sessions ("a phrase", -word to exclude), best first
   /help                  this list
   /quit                  leave (so does the end of input)
 any other line is sent to the open session; start it with // to send a line beginning with /`
@@ -37,11 +38,13 @@ type command struct {
 var arity = map[string][2]int{
 	"/sessions": {0, 0}, "/open": {1, -1}, "/to": {1, 1}, "/group": {2, -1},
 	"/history": {0, 0}, "/recall": {1, 1}, "/help": {0, 0}, "/quit": {0, 0},
+	"/search": {1, -1},
 }
 
 var usages = map[string]string{
 	"/sessions": "/sessions", "/open": "/open SESSION", "/to": "/to USER", "/group": "/group TITLE USER...",
 	"/history": "/history", "/recall": "/recall MESSAGEID", "/help": "/help", "/quit": "/quit",
+	"/search": "/search WORDS",
 }
 
 // parseCommand splits a line that starts with one slash into a known
@@ -126,6 +129,9 @@ func (c *Client) execute(ctx context.Context, line string) error {
 		c.report(c.history(ctx))
 	case "/recall":
 		c.report(c.recall(ctx, cmd.args[0]))
+	case "/search":
+		// The words as typed: quotes mark phrases for the server.
+		c.report(c.search(ctx, strings.TrimSpace(strings.TrimPrefix(line, "/search"))))
 	}
 	return nil
 }
