@@ -4,13 +4,15 @@
 // # Projections
 //
 // A Projection owns some read-model tables and turns the events it handles
-// into statements on them. This package defines two, and All returns both:
+// into statements on them. This package defines three, and All returns them:
 //
 //   - "history" (History) owns rm_messages and rm_reactions: MessageSent,
 //     MessageRecalled, MessageEdited, ReactionAdded, ReactionRemoved.
 //   - "sessions" (Sessions) owns rm_sessions and rm_members: SessionCreated,
 //     MembersAdded, MembersRemoved, MessageSent, MessagesReceived,
 //     MessagesRead.
+//   - "search" (Search) owns rm_search: MessageSent, MessageEdited,
+//     MessageRecalled.
 //
 // Each is independent: its own checkpoint, its own goroutine, its own
 // failures. Events of other types pass without being decoded.

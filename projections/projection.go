@@ -52,21 +52,24 @@ func (t TableNames) Of(table string) string {
 const (
 	HistoryName  = "history"
 	SessionsName = "sessions"
+	SearchName   = "search"
 )
 
 // All returns every projection the read models need, in a fixed order.
 func All() []Projection {
-	return []Projection{History(), Sessions()}
+	return []Projection{History(), Sessions(), Search()}
 }
 
 // Named returns the projection called name.
 func Named(name string) (Projection, error) {
+	var names []string
 	for _, p := range All() {
 		if p.Name() == name {
 			return p, nil
 		}
+		names = append(names, p.Name())
 	}
-	return nil, fmt.Errorf("no projection named %q (have %q and %q)", name, HistoryName, SessionsName)
+	return nil, fmt.Errorf("no projection named %q (have %q)", name, names)
 }
 
 // checkStream refuses a payload that names another session than the stream it

@@ -83,6 +83,8 @@ func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 				hot.Edit(m, fmt.Sprintf("edited during %d", i))
 				if i%3 == 0 {
 					hot.Recall(m)
+				} else if i%3 == 1 {
+					editMessage(hot, m, fmt.Sprintf("edited during %d", i))
 				}
 				appended.Add(5)
 			}
@@ -183,6 +185,15 @@ func TestBulkRebuildOfUnusualLogs(t *testing.T) {
 			first, second := message(g, "alice", "1"), message(g, "alice", "2")
 			env.Append(g.ID, second)
 			env.Append(g.ID, first)
+		}},
+		{"edit before its message, edit after its recall", false, func(env *projectiontest.Env) {
+			g := env.CreateGroup("g", "alice", "bob")
+			m := message(g, "alice", "original words")
+			editMessage(g, m, "too early to edit")
+			env.Append(g.ID, m)
+			editMessage(g, m, "edited words")
+			g.Recall(m)
+			editMessage(g, m, "too late to edit")
 		}},
 		{"message repeated", true, func(env *projectiontest.Env) {
 			g := env.CreateGroup("g", "alice", "bob")

@@ -15,7 +15,7 @@ import (
 func dumpRows(t *testing.T, env *projectiontest.Env) string {
 	t.Helper()
 	var sb strings.Builder
-	for _, table := range []string{"rm_messages", "rm_reactions", "rm_sessions", "rm_members"} {
+	for _, table := range []string{"rm_messages", "rm_reactions", "rm_sessions", "rm_members", "rm_search"} {
 		rows, err := env.Pool.Query(ctx, `SELECT r::text FROM `+table+` r ORDER BY 1`)
 		if err != nil {
 			t.Fatal(err)

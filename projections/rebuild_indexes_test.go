@@ -123,7 +123,7 @@ func TestRebuildOfAnApplyOnlyProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stats) != 3 || stats[2].Projection != "counting" || stats[2].Events != stats[0].Events {
+	if len(stats) != 4 || stats[3].Projection != "counting" || stats[3].Events != stats[0].Events {
 		t.Errorf("stats %+v", stats)
 	}
 	if after := indexesOf(t, env, "test\\_%"); after != before {

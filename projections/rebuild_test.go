@@ -113,7 +113,8 @@ func TestRebuildWhileLiveEqualsFreshBuild(t *testing.T) {
 		t.Errorf("reader during rebuild: %v", err)
 	}
 	t.Logf("rebuilds %+v %+v; %d appended and %d reads meanwhile", stats, again, appended.Load(), observations.Load())
-	if len(stats) != 2 || stats[0].Projection != projections.HistoryName || stats[1].Projection != projections.SessionsName ||
+	if len(stats) != 3 || stats[0].Projection != projections.HistoryName || stats[1].Projection != projections.SessionsName ||
+		stats[2].Projection != projections.SearchName ||
 		stats[0].Events < 400 || again.Events < stats[0].Events || appended.Load() == 0 {
 		t.Errorf("stats %+v, %+v", stats, again)
 	}

@@ -125,8 +125,8 @@ func TestLagIsHeadMinusCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lag[projections.HistoryName] <= 0 || lag[projections.SessionsName] <= 0 || len(lag) != 2 {
-		t.Errorf("lag before any runner = %v, want both positive", lag)
+	if lag[projections.HistoryName] <= 0 || lag[projections.SessionsName] <= 0 || lag[projections.SearchName] <= 0 || len(lag) != 3 {
+		t.Errorf("lag before any runner = %v, want each positive", lag)
 	}
 	env.StartRunner(projections.RunnerConfig{})
 	env.WaitCaughtUp()
@@ -161,7 +161,7 @@ func TestRunnerConfig(t *testing.T) {
 	for _, s := range r.Status() {
 		names = append(names, s.Name)
 	}
-	if len(names) != 2 || names[0] != projections.HistoryName || names[1] != projections.SessionsName {
+	if len(names) != 3 || names[0] != projections.HistoryName || names[1] != projections.SessionsName || names[2] != projections.SearchName {
 		t.Errorf("default projections %v", names)
 	}
 	if _, err := projections.Named("nope"); err == nil {

@@ -26,11 +26,11 @@ func TestMigrateRacingProcessesAndAgain(t *testing.T) {
 		t.Fatalf("migrate again: %v", err)
 	}
 	var version, tables int
-	if err := pool.QueryRow(ctx, "SELECT version FROM "+readmodels.VersionTable).Scan(&version); err != nil || version != 3 {
-		t.Errorf("schema version %d, %v; want 3", version, err)
+	if err := pool.QueryRow(ctx, "SELECT version FROM "+readmodels.VersionTable).Scan(&version); err != nil || version != 4 {
+		t.Errorf("schema version %d, %v; want 4", version, err)
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
-		AND tablename IN ('rm_messages', 'rm_reactions', 'rm_sessions', 'rm_members', 'rm_checkpoints')`).Scan(&tables); err != nil || tables != 5 {
-		t.Errorf("%d read-model tables, %v; want 5", tables, err)
+		AND tablename IN ('rm_messages', 'rm_reactions', 'rm_sessions', 'rm_members', 'rm_checkpoints', 'rm_search')`).Scan(&tables); err != nil || tables != 6 {
+		t.Errorf("%d read-model tables, %v; want 6", tables, err)
 	}
 }

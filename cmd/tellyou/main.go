@@ -7,6 +7,9 @@
 //	tellyou deadletters [--limit N]     print the latest events the push hub gave up on
 //	tellyou token --user U [--role auditor] [--ttl D] [--device NAME]
 //	                                    mint a JWT for a user
+//	tellyou searchbench [--fill] [flags]
+//	                                    fill a database with messages and time
+//	                                    searches over them
 //	tellyou chat --user U | --token T [--server URL]
 //	                                    chat in the terminal: lines from stdin
 //	                                    are sent, or run as /commands
@@ -50,6 +53,7 @@ commands:
   token --user U [--role auditor] [--ttl 24h] [--device NAME]
                                 mint a JWT for a user
   bench --scenario S [flags]    drive a running server with load and report (bench -h)
+  searchbench [--fill] [flags]  fill a database with messages and time searches (searchbench -h)
   chat --user U | --token T [--server URL]
                                 chat in the terminal (TELLYOU_TOKEN works as --token; /help inside)
 `
@@ -88,6 +92,8 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		return deadLettersCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, cfg, logger, rest, stdin, stdout, stderr)
+	case "searchbench":
+		return searchBenchCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "chat":
 		return chatCmd(ctx, cfg, rest, getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":

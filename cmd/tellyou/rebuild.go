@@ -13,7 +13,7 @@ import (
 func rebuildCmd(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	name := fs.String("projection", "", "rebuild only this projection (history or sessions); default all")
+	name := fs.String("projection", "", "rebuild only this projection (history, sessions or search); default all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type ReadModels interface {
 	Messages(ctx context.Context, sessionID string, q readmodels.PageQuery) (readmodels.MessagePage, error)
 	Inbox(ctx context.Context, userID string, limit int) ([]readmodels.Message, error)
 	Unread(ctx context.Context, userID string) (readmodels.UnreadSummary, error)
+	Search(ctx context.Context, q readmodels.SearchQuery) (readmodels.SearchPage, error)
 }
 
 // Queries answers reads. Access is checked against the session's event-sourced

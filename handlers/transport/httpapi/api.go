@@ -42,6 +42,7 @@ func (a *API) routes() {
 	a.mux.Handle("GET /v1/sessions/{id}/messages", a.withDeadline(a.authenticated(a.messages)))
 	a.mux.Handle("GET /v1/inbox", a.withDeadline(a.authenticated(a.inbox)))
 	a.mux.Handle("GET /v1/unread", a.withDeadline(a.authenticated(a.unread)))
+	a.mux.Handle("GET /v1/search", a.withDeadline(a.authenticated(a.search)))
 	a.mux.Handle("GET /v1/audit/sessions/{id}/events", a.withDeadline(a.authenticated(a.audit)))
 	// The feed streams until its client leaves: no deadline.
 	a.mux.Handle("GET /v1/feed", a.authenticated(a.feed))
