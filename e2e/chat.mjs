@@ -400,8 +400,15 @@ try {
 
   step("bob searches for the corrected note and finds it highlighted");
   await bob.page.locator("#search-q").fill("corrected");
-  await bob.page.locator("#search-form button").click();
-  await bob.page.locator(`#search-results .hit[data-session-id="${group}"] mark`, { hasText: "corrected" }).waitFor();
+  // The search read model follows the log like every projection: ask again until it has caught up.
+  const hit = bob.page.locator(`#search-results .hit[data-session-id="${group}"] mark`, { hasText: "corrected" });
+  await until("a search hit for the corrected note", async () => {
+    await bob.page.locator("#search-form button").click();
+    await bob.page.locator("#search-results .hit-head").waitFor();
+    return (await hit.count()) > 0;
+  });
+  await hit.click();
+  await bob.page.locator("#conv-title", { hasText: "Launch team" }).waitFor();
 
   if (problems.length) throw new Error(`the pages reported errors:\n${problems.join("\n")}`);
   step("all steps passed");
