@@ -367,6 +367,49 @@ try {
     throw new Error("bob's group history after paging back is not the whole history");
   }
 
+  step("bob reacts to alice's last note: alice sees the reaction, and it counts bob once");
+  const lastNote = "Note 34 of 34";
+  await message(bob, lastNote).locator('button.react[data-emoji="👍"]').click();
+  await message(alice, lastNote).locator('.reaction[data-emoji="👍"]', { hasText: "👍 1" }).waitFor();
+  await message(bob, lastNote).locator('.reaction[data-emoji="👍"][aria-pressed="true"]').waitFor();
+
+  step("bob replies to it: alice sees his answer quoting her note");
+  await message(bob, lastNote).locator("button.reply").click();
+  await bob.page.locator("#composing", { hasText: "Replying to alice" }).waitFor();
+  await send(bob, "Got all of them");
+  await message(alice, "Got all of them").locator(".reply-quote", { hasText: `alice: ${lastNote}` }).waitFor();
+
+  step("alice edits a note: bob sees the new text, marked edited, and the old one nowhere");
+  await message(alice, "Note 33 of 34").locator("button.edit").click();
+  await alice.page.locator("#composing", { hasText: "Editing" }).waitFor();
+  await alice.page.locator("#composer-text").fill("Note 33, corrected");
+  await alice.page.locator("#composer-text").press("Enter");
+  await message(bob, "Note 33, corrected").locator(".edited").waitFor();
+  await wait(bob, "the old text to go", () => !document.getElementById("messages").textContent.includes("Note 33 of 34"));
+
+  step("bob has the group open: alice's note shows read by 1 (carol never came), also after a reload that forgets every receipt");
+  await message(alice, lastNote).locator(".readby", { hasText: "read by 1" }).waitFor();
+  await alice.page.evaluate(() => sessionStorage.removeItem("tellyou.receipts.alice"));
+  await alice.page.reload();
+  await online(alice);
+  await sessionItem(alice, group).click();
+  await message(alice, lastNote).locator(".readby", { hasText: "read by 1" }).waitFor();
+  await message(alice, "Got all of them").locator(".reply-quote", { hasText: lastNote }).waitFor();
+  await message(alice, lastNote).locator('.reaction[data-emoji="👍"]', { hasText: "👍 1" }).waitFor();
+  await message(alice, "Note 33, corrected").locator(".edited").waitFor();
+
+  step("bob searches for the corrected note and finds it highlighted");
+  await bob.page.locator("#search-q").fill("corrected");
+  // The search read model follows the log like every projection: ask again until it has caught up.
+  const hit = bob.page.locator(`#search-results .hit[data-session-id="${group}"] mark`, { hasText: "corrected" });
+  await until("a search hit for the corrected note", async () => {
+    await bob.page.locator("#search-form button").click();
+    await bob.page.locator("#search-results .hit-head").waitFor();
+    return (await hit.count()) > 0;
+  });
+  await hit.click();
+  await bob.page.locator("#conv-title", { hasText: "Launch team" }).waitFor();
+
   if (problems.length) throw new Error(`the pages reported errors:\n${problems.join("\n")}`);
   step("all steps passed");
 } catch (err) {

@@ -27,6 +27,9 @@ const (
 	// DefaultRecallWindow is the server's default recall window, shown to the
 	// page so that it offers recall only while the server accepts it.
 	DefaultRecallWindow = 2 * time.Minute
+	// DefaultEditWindow is the server's default edit window, shown to the
+	// page so that it offers editing only while the server accepts it.
+	DefaultEditWindow = 15 * time.Minute
 )
 
 // Config holds the web client's dependencies and settings.
@@ -45,6 +48,8 @@ type Config struct {
 	DevTokenTTL time.Duration
 	// RecallWindow is the server's recall window (default DefaultRecallWindow).
 	RecallWindow time.Duration
+	// EditWindow is the server's edit window (default DefaultEditWindow).
+	EditWindow time.Duration
 	// Now is the clock tokens are minted with (default time.Now).
 	Now func() time.Time
 	// Logger notes each development token minted (default: discarded).
@@ -57,6 +62,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RecallWindow == 0 {
 		c.RecallWindow = DefaultRecallWindow
+	}
+	if c.EditWindow == 0 {
+		c.EditWindow = DefaultEditWindow
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -77,6 +85,8 @@ func (c Config) Validate() error {
 		return errors.New("webclient config: negative DevTokenTTL")
 	case c.RecallWindow < 0:
 		return errors.New("webclient config: negative RecallWindow")
+	case c.EditWindow < 0:
+		return errors.New("webclient config: negative EditWindow")
 	}
 	return nil
 }
@@ -100,7 +110,8 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	config, err := encodeJSON(pageConfig{DevLogin: cfg.DevLogin, RecallWindowMs: cfg.RecallWindow.Milliseconds()})
+	config, err := encodeJSON(pageConfig{DevLogin: cfg.DevLogin, RecallWindowMs: cfg.RecallWindow.Milliseconds(),
+		EditWindowMs: cfg.EditWindow.Milliseconds()})
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +122,7 @@ func New(cfg Config) (*Handler, error) {
 type pageConfig struct {
 	DevLogin       bool  `json:"devLogin"`
 	RecallWindowMs int64 `json:"recallWindowMs"`
+	EditWindowMs   int64 `json:"editWindowMs"`
 }
 
 // ServeHTTP answers the web client's routes and hands every other request to

@@ -130,11 +130,12 @@ func TestThePageConfigSaysWhetherDevLoginIsOn(t *testing.T) {
 		var c struct {
 			DevLogin       bool  `json:"devLogin"`
 			RecallWindowMs int64 `json:"recallWindowMs"`
+			EditWindowMs   int64 `json:"editWindowMs"`
 		}
 		if a.status != http.StatusOK || a.header.Get("Content-Type") != "application/json" || a.header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("GET config = %d %q %q", a.status, a.header.Get("Content-Type"), a.header.Get("Cache-Control"))
 		}
-		if err := json.Unmarshal(a.body, &c); err != nil || c.DevLogin != on || c.RecallWindowMs != 90_000 {
+		if err := json.Unmarshal(a.body, &c); err != nil || c.DevLogin != on || c.RecallWindowMs != 90_000 || c.EditWindowMs != 600_000 {
 			t.Errorf("dev login %v: config %s = %+v, %v", on, a.body, c, err)
 		}
 	}

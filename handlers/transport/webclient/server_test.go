@@ -35,7 +35,7 @@ func newServer(t *testing.T, devLogin bool) *server {
 		t.Fatal(err)
 	}
 	web, err := webclient.New(webclient.Config{
-		API: api, DevLogin: devLogin, Secret: e.Secret, RecallWindow: 90 * time.Second,
+		API: api, DevLogin: devLogin, Secret: e.Secret, RecallWindow: 90 * time.Second, EditWindow: 10 * time.Minute,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

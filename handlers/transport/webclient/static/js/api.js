@@ -69,6 +69,12 @@ export class Api {
 
   createGroup(title, members) { return this.call("POST", "/v1/sessions", { title, members }); }
 
+  /** members answers where every member of a session stands: [{userId, role, receivedSeq, readSeq, online, lastSeenAt}]. */
+  members(sessionId) { return this.call("GET", `/v1/sessions/${encodeURIComponent(sessionId)}/members`); }
+
+  /** search finds messages of the user's conversations matching q. */
+  search(q) { return this.call("GET", `/v1/search?q=${encodeURIComponent(q)}&limit=20`); }
+
   /** olderMessages returns up to `limit` messages just below `beforeSeq`, ascending. */
   olderMessages(sessionId, beforeSeq, limit) {
     return this.call("GET", `/v1/sessions/${encodeURIComponent(sessionId)}/messages?beforeSeq=${beforeSeq}&limit=${limit}`);

@@ -17,8 +17,14 @@ const retryDelayMs = 3000;
 const temporaryCodes = new Set(["unavailable", "rate_limited", "conflict"]);
 
 export class Chat {
-  constructor({ me, api, connection, recallWindowMs, storage, onChange, onNotice }) {
-    Object.assign(this, { me, api, connection, recallWindowMs, storage, onChange, onNotice });
+  constructor({ me, api, connection, recallWindowMs, editWindowMs, storage, onChange, onNotice }) {
+    Object.assign(this, { me, api, connection, recallWindowMs, editWindowMs, storage, onChange, onNotice });
+    // presence holds what the server said of other users: {online, lastSeenAt}.
+    this.presence = new Map();
+    // composing is what the composer's next Enter does besides sending:
+    // {mode: "reply" | "edit", sessionId, message}, or null.
+    this.composing = null;
+    this.searchResults = null;
     this.sessions = new Map();
     this.openId = null;
     this.listed = false;
@@ -111,7 +117,10 @@ export class Chat {
     for (const m of list) {
       const held = s.messages.get(m.seq);
       if (held) {
-        if (m.recalled && !held.recalled) Object.assign(held, { recalled: true, content: "" });
+        if (m.recalled && !held.recalled) Object.assign(held, { recalled: true, content: "", reactions: undefined });
+        // A page read later knows of later edits and reactions.
+        if (!held.recalled && (m.editedAt ?? 0) > (held.editedAt ?? 0)) Object.assign(held, { content: m.content, editedAt: m.editedAt });
+        if (m.reactions !== undefined && !held.recalled) held.reactions = m.reactions;
         continue;
       }
       fresh++;
@@ -175,6 +184,9 @@ export class Chat {
       case "recalled": return this.onRecalled(f);
       case "receipt": return this.onReceipt(f);
       case "typing": return this.onTyping(f);
+      case "edited": return this.onEdited(f);
+      case "reaction": return this.onReaction(f);
+      case "presence": return this.onPresence(f);
       // An overloaded answer to a frame without id (typing) took nothing
       // that matters: no one needs to hear of it.
       case "error": return f.code === "overloaded" ? undefined : this.onNotice(f.message);
@@ -228,6 +240,63 @@ export class Chat {
     this.changed();
   }
 
+  onEdited(f) {
+    const m = this.sessions.get(f.sessionId)?.messages.get(f.seq);
+    if (!m || m.recalled || (m.editedAt ?? 0) >= f.editedAt) return;
+    Object.assign(m, { content: f.content, editedAt: f.editedAt });
+    const s = this.sessions.get(f.sessionId);
+    if (s.lastMessage?.seq === f.seq) s.lastMessage = { ...s.lastMessage, content: f.content, editedAt: f.editedAt };
+    this.changed();
+  }
+
+  onReaction(f) {
+    const m = this.sessions.get(f.sessionId)?.messages.get(f.seq);
+    if (!m || m.recalled) return;
+    const reactions = { ...(m.reactions ?? {}) };
+    const users = (reactions[f.emoji] ?? []).filter((u) => u !== f.userId);
+    if (!f.removed) users.push(f.userId);
+    if (users.length) reactions[f.emoji] = users;
+    else delete reactions[f.emoji];
+    m.reactions = Object.keys(reactions).length ? reactions : undefined;
+    this.changed();
+  }
+
+  onPresence(f) {
+    this.presence.set(f.userId, { online: f.online, lastSeenAt: f.lastSeenAt ?? 0 });
+    this.changed();
+  }
+
+  /**
+   * loadMembers asks the server where every member of s stands: their
+   * watermarks become receipts (groups of more than 100 members get no
+   * receipt pushes, and a reloaded page has none), their presence is kept.
+   */
+  async loadMembers(s) {
+    if (s.draft) return;
+    const members = await this.api.members(s.id);
+    const bySession = (this.receipts[s.id] ??= {});
+    for (const m of members) {
+      const w = (bySession[m.userId] ??= { received: 0, read: 0 });
+      w.received = Math.max(w.received, m.receivedSeq);
+      w.read = Math.max(w.read, m.readSeq);
+      if (m.userId !== this.me) this.presence.set(m.userId, { online: m.online, lastSeenAt: m.lastSeenAt ?? 0 });
+    }
+    this.storage.setItem(this.receiptsKey, JSON.stringify(this.receipts));
+    this.changed();
+  }
+
+  /** readBy is how many other members have read message m of s. */
+  readBy(s, m) {
+    if (m.seq === undefined) return 0;
+    return s.members.filter((u) => u !== this.me && (this.receipts[s.id]?.[u]?.read ?? 0) >= m.seq).length;
+  }
+
+  /** messageById finds a held message of s by its id. */
+  messageById(s, id) {
+    for (const m of s.messages.values()) if (m.messageId === id) return m;
+    return null;
+  }
+
   onTyping(f) {
     const s = this.sessions.get(f.sessionId);
     if (!s || f.userId === this.me) return;
@@ -260,6 +329,7 @@ export class Chat {
     this.changed();
     if (!s.draft && !s.opened) {
       s.opened = true;
+      this.loadMembers(s).catch(() => {}); // receipts and presence: nice to have, never in the way
       try {
         if (s.messages.size < pageSize) await this.loadOlder(s);
         await this.syncFrom(s, this.maxSeq(s));
@@ -304,8 +374,60 @@ export class Chat {
     await this.open(s.id);
   }
 
-  /** send queues a message for s; it shows as pending until the server takes it. */
-  send(s, content) { this.outbox.send(s, content); }
+  /**
+   * send queues a message for s; it shows as pending until the server takes
+   * it. While the composer is replying, the message answers that one; while
+   * it is editing, the text replaces that message's instead.
+   */
+  send(s, content) {
+    const c = this.composing?.sessionId === s.id ? this.composing : null;
+    this.composing = null;
+    if (c?.mode === "edit") return this.edit(s, c.message, content);
+    this.outbox.send(s, content, c?.mode === "reply" ? c.message.messageId : undefined);
+    return undefined;
+  }
+
+  /** compose sets what the composer's next message does (reply to or edit m), or clears it. */
+  compose(mode, s, m) {
+    this.composing = mode ? { mode, sessionId: s.id, message: m } : null;
+    this.changed();
+  }
+
+  canEdit(m) {
+    return m.senderId === this.me && m.seq !== undefined && !m.recalled && Date.now() - m.serverTimestamp < this.editWindowMs;
+  }
+
+  async edit(s, m, content) {
+    if (content === m.content) return;
+    try {
+      await this.connection.request({ type: "edit", sessionId: s.id, messageId: m.messageId, content });
+      this.onEdited({ sessionId: s.id, seq: m.seq, messageId: m.messageId, content, editedAt: Date.now() });
+    } catch (err) {
+      this.onNotice(`Could not edit: ${err.message}`);
+    }
+  }
+
+  /** react adds the user's emoji reaction to m, or takes it back when it is there. */
+  async react(s, m, emoji) {
+    const remove = (m.reactions?.[emoji] ?? []).includes(this.me);
+    try {
+      await this.connection.request({ type: "react", sessionId: s.id, messageId: m.messageId, emoji, remove });
+      this.onReaction({ sessionId: s.id, seq: m.seq, messageId: m.messageId, userId: this.me, emoji, removed: remove });
+    } catch (err) {
+      this.onNotice(`Could not react: ${err.message}`);
+    }
+  }
+
+  /** search asks the server for messages matching q in every conversation of the user. */
+  async search(q) {
+    if (!q) {
+      this.searchResults = null;
+    } else {
+      const answer = await this.api.search(q);
+      this.searchResults = { q, results: answer.results };
+    }
+    this.changed();
+  }
 
   /** retry queues again a message the server refused for good (the user asked). */
   retry(s, clientMessageId) { this.outbox.retry(s, clientMessageId); }

@@ -107,7 +107,7 @@ function startChat(config) {
     },
   }, busy);
   const chat = new Chat({
-    me, api, connection, recallWindowMs: config.recallWindowMs, storage: store,
+    me, api, connection, recallWindowMs: config.recallWindowMs, editWindowMs: config.editWindowMs, storage: store,
     onChange: () => view.update(), onNotice: (text) => view.notice(text),
   });
   view = new View(chat);
@@ -177,6 +177,20 @@ function bindChat(chat, view, config) {
     }
   });
   text.addEventListener("input", () => { if (chat.current && text.value) chat.typed(chat.current); });
+  text.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && chat.composing) {
+      if (chat.composing.mode === "edit") text.value = "";
+      chat.compose(null);
+    }
+  });
+  $("search-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await chat.search($("search-q").value.trim());
+    } catch (err) {
+      view.notice(`Search failed: ${err.message}`);
+    }
+  });
 }
 
 async function main() {

@@ -14,9 +14,9 @@ export class Outbox {
     this.chat = chat;
   }
 
-  send(s, content) {
+  send(s, content, replyTo) {
     const p = {
-      clientMessageId: crypto.randomUUID(), sessionId: s.id, senderId: this.chat.me, content,
+      clientMessageId: crypto.randomUUID(), sessionId: s.id, senderId: this.chat.me, content, replyTo,
       clientTimestamp: Date.now(), status: "pending", inflight: false, retryTimer: null,
     };
     s.pending.set(p.clientMessageId, p);
@@ -48,6 +48,7 @@ export class Outbox {
   transmit(s, p) {
     p.inflight = true;
     const frame = { type: "send", messageType: 1, content: p.content, clientMessageId: p.clientMessageId, clientTimestamp: p.clientTimestamp };
+    if (p.replyTo) frame.replyTo = p.replyTo;
     if (s.draft) frame.toUserId = this.chat.peerOf(s);
     else frame.sessionId = s.id;
     this.chat.connection.request(frame).then((ack) => {
@@ -57,6 +58,7 @@ export class Outbox {
         messageId: ack.messageId, sessionId: ack.sessionId, seq: ack.seq, senderId: this.chat.me, messageType: 1,
         content: p.content, ext: null, clientMessageId: p.clientMessageId, clientTimestamp: p.clientTimestamp,
         serverTimestamp: ack.serverTimestamp, adjustedTimestamp: ack.adjustedTimestamp, recalled: false,
+        replyTo: p.replyTo,
       }]);
       s.pending.delete(p.clientMessageId);
       this.chat.changed();

@@ -24,6 +24,9 @@ function clock(ms) {
   return sameDay ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleDateString();
 }
 
+/** quickEmoji are the reactions the message actions offer. */
+const quickEmoji = ["👍", "❤️", "😂"];
+
 const tickText = { pending: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
 const tickTitle = { pending: "Sending", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" };
 
@@ -79,6 +82,7 @@ export class View {
 
   render() {
     this.renderSessions();
+    this.renderSearch();
     this.renderConversation();
   }
 
@@ -110,7 +114,8 @@ export class View {
     if (!s) return;
     $("empty-hint").textContent = s.draft ? `Say hello to ${chat.title(s)}.` : "No messages yet.";
     $("conv-title").textContent = chat.title(s);
-    $("conv-sub").textContent = s.kind === "group" ? `${s.members.length} members: ${s.members.join(", ")}` : "Direct chat";
+    $("conv-sub").textContent = s.kind === "group" ? `${s.members.length} members: ${s.members.join(", ")}` : this.presenceText(chat.peerOf(s));
+    this.renderComposing(s);
     const typing = chat.typingUsers(s);
     $("typing").textContent = typing.length ? `${typing.join(" and ")} ${typing.length > 1 ? "are" : "is"} typing…` : "";
 
@@ -127,6 +132,38 @@ export class View {
     this.stickToBottom = false;
   }
 
+  /** presenceText says whether a direct chat's peer is online, or when they were last seen. */
+  presenceText(user) {
+    const p = this.chat.presence.get(user);
+    if (!p) return "Direct chat";
+    if (p.online) return "online";
+    return p.lastSeenAt ? `last seen ${clock(p.lastSeenAt)}` : "offline";
+  }
+
+  /** renderComposing shows what the composer's next message does: reply to or edit a message. */
+  renderComposing(s) {
+    const c = this.chat.composing?.sessionId === s.id ? this.chat.composing : null;
+    const box = $("composing");
+    box.hidden = !c;
+    if (!c) return;
+    const what = c.mode === "edit" ? "Editing" : `Replying to ${c.message.senderId}`;
+    box.replaceChildren(el("span", { class: "composing-text" }, `${what}: ${c.message.content}`),
+      el("button", { class: "link", type: "button", "aria-label": "Cancel", onclick: () => this.chat.compose(null) }, "✕"));
+  }
+
+  /** renderSearch shows the answer to the last search, each hit a way into its conversation. */
+  renderSearch() {
+    const r = this.chat.searchResults;
+    const list = $("search-results");
+    list.hidden = !r;
+    if (!r) return;
+    const items = r.results.map((hit) => el("li", { class: "hit", "data-session-id": hit.sessionId, "data-seq": hit.seq,
+      onclick: () => this.chat.open(hit.sessionId) },
+      el("span", { class: "hit-where" }, `${this.chat.title(this.chat.session(hit.sessionId))} · ${hit.senderId}`),
+      el("span", { class: "hit-snippet" }, ...highlighted(hit.snippet))));
+    list.replaceChildren(items.length ? el("li", { class: "hit-head" }, `${items.length} found for “${r.q}”`) : el("li", { class: "hit-head" }, `Nothing found for “${r.q}”`), ...items);
+  }
+
   messageItem(s, m) {
     const chat = this.chat;
     const own = m.senderId === chat.me;
@@ -134,7 +171,28 @@ export class View {
     const text = m.recalled
       ? el("p", { class: "text recalled" }, own ? "You recalled this message" : "Message recalled")
       : el("p", { class: "text" }, m.content);
+    const quoted = m.replyTo ? chat.messageById(s, m.replyTo) : null;
+    const quote = m.replyTo ? el("p", { class: "reply-quote" }, quoted
+      ? `${quoted.senderId}: ${quoted.recalled ? "Message recalled" : quoted.content}` : "a message further up") : null;
+    const readBy = own && s.kind === "group" ? chat.readBy(s, m) : 0;
+    const held = m.seq !== undefined && !m.recalled;
+    const reactions = held && m.reactions ? el("div", { class: "reactions" },
+      ...Object.entries(m.reactions).map(([emoji, users]) => el("button", { class: "reaction", type: "button",
+        "data-emoji": emoji, "aria-pressed": users.includes(chat.me) ? "true" : "false", title: users.join(", "),
+        onclick: () => chat.react(s, m, emoji) }, `${emoji} ${users.length}`))) : null;
+    const actions = held ? el("span", { class: "actions" },
+      el("button", { class: "action reply", type: "button", onclick: () => { chat.compose("reply", s, m); $("composer-text").focus(); } }, "Reply"),
+      ...quickEmoji.map((emoji) => el("button", { class: "action react", type: "button", "data-emoji": emoji,
+        onclick: () => chat.react(s, m, emoji) }, emoji)),
+      own && chat.canEdit(m) ? el("button", { class: "action edit", type: "button", onclick: () => {
+        chat.compose("edit", s, m);
+        $("composer-text").value = m.content;
+        $("composer-text").focus();
+      } }, "Edit") : null) : null;
     const meta = el("span", { class: "meta" },
+      actions,
+      m.editedAt && !m.recalled ? el("span", { class: "edited" }, "edited") : null,
+      readBy > 0 ? el("span", { class: "readby" }, `read by ${readBy}`) : null,
       own && chat.canRecall(m) ? el("button", { class: "recall", type: "button", onclick: () => chat.recall(s, m) }, "Recall") : null,
       status === "failed" ? el("button", { class: "recall retry", type: "button", title: m.error, onclick: () => chat.retry(s, m.clientMessageId) }, "Retry") : null,
       el("time", {}, clock(m.adjustedTimestamp ?? m.clientTimestamp)),
@@ -143,7 +201,7 @@ export class View {
       "data-key": messageKey(m) },
       el("div", { class: "bubble" },
         !own && s.kind === "group" ? el("span", { class: "sender" }, m.senderId) : null,
-        text, meta));
+        quote, text, reactions, meta));
   }
 
   onScroll() {
@@ -162,6 +220,19 @@ export class View {
 
   /** sent keeps the view at the newest message after the user sends. */
   sent() { this.stickToBottom = true; }
+}
+
+/**
+ * highlighted turns a search snippet into text nodes and <mark> elements: the
+ * server marks each match between \u0002 and \u0003 and leaves the text
+ * otherwise as the message has it, so nothing of it is read as HTML.
+ */
+function highlighted(snippet) {
+  return snippet.split("\u0002").flatMap((part, i) => {
+    if (i === 0) return [part];
+    const [hit, rest = ""] = part.split("\u0003");
+    return [el("mark", {}, hit), rest];
+  });
 }
 
 /** messageKey names a message across renders: its seq once it has one, else its clientMessageId. */
