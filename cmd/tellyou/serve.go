@@ -176,7 +176,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	// The web client answers / and its files (and dev login when it is on)
 	// in front of the API, which keeps every other path and its JSON 404/405.
 	web, err := webclient.New(webclient.Config{
-		API: api, DevLogin: cfg.DevLogin, Secret: secret, RecallWindow: cfg.RecallWindow, Logger: logger,
+		API: api, DevLogin: cfg.DevLogin, Secret: secret, RecallWindow: cfg.RecallWindow, EditWindow: cfg.EditWindow, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -224,14 +224,15 @@ export class View {
 
 /**
  * highlighted turns a search snippet into text nodes and <mark> elements: the
- * server marks each match between \u0002 and \u0003 and leaves the text
- * otherwise as the message has it, so nothing of it is read as HTML.
+ * server encloses each match in [[ and ]] and leaves the text otherwise as the
+ * message has it, so nothing of it is read as HTML.
  */
 function highlighted(snippet) {
-  return snippet.split("\u0002").flatMap((part, i) => {
+  return snippet.split("[[").flatMap((part, i) => {
     if (i === 0) return [part];
-    const [hit, rest = ""] = part.split("\u0003");
-    return [el("mark", {}, hit), rest];
+    const end = part.indexOf("]]");
+    if (end < 0) return ["[[" + part];
+    return [el("mark", {}, part.slice(0, end)), part.slice(end + 2)];
   });
 }
 
