@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
@@ -28,21 +27,9 @@ type EditHandler struct {
 // session state keeps is looked up in the history, outside the session's
 // lock, and the edit decided again with it.
 func (h *EditHandler) Handle(ctx context.Context, cmd Edit) error {
-	if _, err := domain.SessionKind(cmd.SessionID); err != nil {
-		return err
-	}
-	err := h.decide(ctx, cmd, nil)
-	if !errors.Is(err, domain.ErrUnknownMessage) {
-		return err
-	}
-	found, lookupErr := findInHistory(ctx, h.history, cmd.SessionID, cmd.MessageID)
-	switch {
-	case lookupErr != nil:
-		return lookupErr
-	case found == nil:
-		return err
-	}
-	return h.decide(ctx, cmd, found)
+	return decideOnMessage(ctx, h.history, cmd.SessionID, cmd.MessageID, func(found *domain.HistoryMessage) error {
+		return h.decide(ctx, cmd, found)
+	})
 }
 
 func (h *EditHandler) decide(ctx context.Context, cmd Edit, found *domain.HistoryMessage) error {

@@ -24,3 +24,25 @@ func findInHistory(ctx context.Context, history MessageLookup, sessionID, messag
 	return &domain.HistoryMessage{MessageID: messageID, Seq: m.Seq, SenderID: m.SenderID,
 		ServerTimestamp: m.ServerTimestamp, Recalled: m.Recalled}, nil
 }
+
+// decideOnMessage runs decide on the session state alone (found nil) and, when
+// the state does not hold the message (domain.ErrUnknownMessage), looks it up
+// in the history outside the session's lock and runs decide again with it.
+// A message the history does not hold either keeps the first error.
+func decideOnMessage(ctx context.Context, history MessageLookup, sessionID, messageID string, decide func(found *domain.HistoryMessage) error) error {
+	if _, err := domain.SessionKind(sessionID); err != nil {
+		return err
+	}
+	err := decide(nil)
+	if !errors.Is(err, domain.ErrUnknownMessage) {
+		return err
+	}
+	found, lookupErr := findInHistory(ctx, history, sessionID, messageID)
+	switch {
+	case lookupErr != nil:
+		return lookupErr
+	case found == nil:
+		return err
+	}
+	return decide(found)
+}

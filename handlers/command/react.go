@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
@@ -30,21 +29,9 @@ type ReactHandler struct {
 // up in the history, outside the session's lock, and the reaction decided
 // again with it.
 func (h *ReactHandler) Handle(ctx context.Context, cmd React) error {
-	if _, err := domain.SessionKind(cmd.SessionID); err != nil {
-		return err
-	}
-	err := h.decide(ctx, cmd, nil)
-	if !errors.Is(err, domain.ErrUnknownMessage) {
-		return err
-	}
-	found, lookupErr := findInHistory(ctx, h.history, cmd.SessionID, cmd.MessageID)
-	switch {
-	case lookupErr != nil:
-		return lookupErr
-	case found == nil:
-		return err
-	}
-	return h.decide(ctx, cmd, found)
+	return decideOnMessage(ctx, h.history, cmd.SessionID, cmd.MessageID, func(found *domain.HistoryMessage) error {
+		return h.decide(ctx, cmd, found)
+	})
 }
 
 func (h *ReactHandler) decide(ctx context.Context, cmd React, found *domain.HistoryMessage) error {
