@@ -22,6 +22,8 @@ type ReadModels interface {
 	Inbox(ctx context.Context, userID string, limit int) ([]readmodels.Message, error)
 	Unread(ctx context.Context, userID string) (readmodels.UnreadSummary, error)
 	Search(ctx context.Context, q readmodels.SearchQuery) (readmodels.SearchPage, error)
+	ExportSessions(ctx context.Context, userID, afterSessionID string, limit int) ([]readmodels.ExportSession, error)
+	MessagesBySender(ctx context.Context, sessionID, senderID string, afterSeq int64, limit int) ([]readmodels.Message, error)
 }
 
 // Queries answers reads. Access is checked against the session's event-sourced

@@ -44,6 +44,9 @@ func (a *API) routes() {
 	a.mux.Handle("GET /v1/unread", a.withDeadline(a.authenticated(a.unread)))
 	a.mux.Handle("GET /v1/search", a.withDeadline(a.authenticated(a.search)))
 	a.mux.Handle("GET /v1/audit/sessions/{id}/events", a.withDeadline(a.authenticated(a.audit)))
+	// The export and the feed stream for as long as their client reads: each
+	// read of the export has the request deadline instead.
+	a.mux.Handle("GET /v1/users/me/export", a.authenticated(a.export))
 	// The feed streams until its client leaves: no deadline.
 	a.mux.Handle("GET /v1/feed", a.authenticated(a.feed))
 }

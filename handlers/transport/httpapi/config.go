@@ -12,6 +12,7 @@ import (
 	"github.com/tellyou/tellyou/handlers/metrics"
 	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
+	"github.com/tellyou/tellyou/readmodels"
 )
 
 // Defaults of Config.
@@ -75,6 +76,10 @@ type Config struct {
 	// 503 unavailable. The feed streams for as long as its client reads;
 	// /readyz and /metrics have deadlines of their own.
 	RequestTimeout time.Duration
+	// ExportPage is the most sessions, and the most messages, the export
+	// reads from the read models and writes between two flushes (default
+	// readmodels.DefaultExportPage, at most readmodels.MaxExportPage).
+	ExportPage int
 }
 
 func (c *Config) setDefaults() {
@@ -95,6 +100,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.ExportPage == 0 {
+		c.ExportPage = readmodels.DefaultExportPage
 	}
 }
 
@@ -127,6 +135,9 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("negative RequestTimeout %v", c.RequestTimeout))
+	}
+	if c.ExportPage < 0 || c.ExportPage > readmodels.MaxExportPage {
+		errs = append(errs, fmt.Errorf("ExportPage %d out of 1..%d", c.ExportPage, readmodels.MaxExportPage))
 	}
 	if c.FeedBatch < 0 {
 		errs = append(errs, fmt.Errorf("negative FeedBatch %d", c.FeedBatch))
