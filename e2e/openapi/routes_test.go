@@ -38,6 +38,7 @@ var serverRoutes = []string{
 	"GET /v1/sessions/{id}/members",
 	"GET /v1/presence",
 	"GET /v1/search",
+	"GET /v1/users/me/export",
 	"GET /v1/ws",
 	"GET /",
 	"GET /web/config.json",

@@ -171,6 +171,9 @@ func checkInboxAndUnread(t *testing.T, c *checker, w world) {
 	c.do(t, call{method: get, path: "/v1/unread", token: w.bob, status: http.StatusOK})
 	c.do(t, call{method: get, path: "/v1/unread", token: w.cat, status: http.StatusOK})
 	c.do(t, call{method: get, path: "/v1/unread", status: http.StatusUnauthorized, invalid: true})
+	c.do(t, call{method: get, path: "/v1/users/me/export", token: w.ann, status: http.StatusOK})
+	c.do(t, call{method: get, path: "/v1/users/me/export", token: w.cat, status: http.StatusOK})
+	c.do(t, call{method: get, path: "/v1/users/me/export", status: http.StatusUnauthorized, invalid: true})
 }
 
 func checkAudit(t *testing.T, c *checker, w world) {
