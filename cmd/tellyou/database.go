@@ -12,6 +12,7 @@ import (
 
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/notify"
 	"github.com/tellyou/tellyou/handlers/presence"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
 	"github.com/tellyou/tellyou/readmodels"
@@ -59,7 +60,7 @@ func openDatabase(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		name string
 		fn   func(context.Context, *pgxpool.Pool) error
 	}{{"event store", pgstore.Migrate}, {"read models", readmodels.Migrate}, {"auth", auth.Migrate}, {"analytics feed", feedbus.Migrate},
-		{"presence", presence.Migrate}} {
+		{"presence", presence.Migrate}, {"notifications", notify.Migrate}} {
 		if err := m.fn(ctx, pool); err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("migrate %s: %w", m.name, err)
