@@ -3,8 +3,6 @@ package readmodels
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,9 +21,5 @@ var migrationFiles embed.FS
 // a PostgreSQL advisory lock, and a process that finds the schema current
 // changes nothing.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	dir, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate read models: %w", err)
-	}
-	return pgmigrate.Apply(ctx, pool, "read models", dir, VersionTable)
+	return pgmigrate.ApplyEmbedded(ctx, pool, "read models", migrationFiles, VersionTable)
 }

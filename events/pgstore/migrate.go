@@ -3,8 +3,6 @@ package pgstore
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,9 +21,5 @@ var migrationFiles embed.FS
 // lock while it migrates, so one process applies the migrations and the others
 // find them applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	dir, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate event store: %w", err)
-	}
-	return pgmigrate.Apply(ctx, pool, "event store", dir, VersionTable)
+	return pgmigrate.ApplyEmbedded(ctx, pool, "event store", migrationFiles, VersionTable)
 }

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,11 +23,7 @@ var migrationFiles embed.FS
 // Migrate creates or updates the table of the relays' checkpoints. It is safe
 // to call from several processes at once (see pgmigrate.Apply).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	dir, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate analytics feed: %w", err)
-	}
-	return pgmigrate.Apply(ctx, pool, "analytics feed", dir, VersionTable)
+	return pgmigrate.ApplyEmbedded(ctx, pool, "analytics feed", migrationFiles, VersionTable)
 }
 
 // ReadCheckpoint returns the position of the last event the relay called name

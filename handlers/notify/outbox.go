@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,11 +18,7 @@ var migrations embed.FS
 
 // Migrate creates the outbox and dead-letter tables.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate notify: %w", err)
-	}
-	return pgmigrate.Apply(ctx, pool, "notify", dir, "tellyou_notify_version")
+	return pgmigrate.ApplyEmbedded(ctx, pool, "notify", migrations, "tellyou_notify_version")
 }
 
 // Outbox is the durable queue of notifications in PostgreSQL. It is safe for

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -16,11 +15,7 @@ var migrations embed.FS
 
 // Migrate creates the table of last-seen times.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate presence: %w", err)
-	}
-	return pgmigrate.Apply(ctx, pool, "presence", dir, "tellyou_presence_version")
+	return pgmigrate.ApplyEmbedded(ctx, pool, "presence", migrations, "tellyou_presence_version")
 }
 
 // Store keeps the last-seen times in PostgreSQL and answers who shares a

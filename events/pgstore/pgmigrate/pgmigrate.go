@@ -11,6 +11,16 @@ import (
 	"github.com/jackc/tern/v2/migrate"
 )
 
+// ApplyEmbedded is Apply on the directory "migrations" of files, the form
+// every component embeds its migrations in (//go:embed migrations/*.sql).
+func ApplyEmbedded(ctx context.Context, pool *pgxpool.Pool, what string, files fs.FS, versionTable string) error {
+	dir, err := fs.Sub(files, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", what, err)
+	}
+	return Apply(ctx, pool, what, dir, versionTable)
+}
+
 // Apply brings the migrations in dir (tern's numbered .sql files) up to date,
 // recording the version in versionTable. It is idempotent, and safe to run from
 // several processes at once: tern holds a PostgreSQL advisory lock while it

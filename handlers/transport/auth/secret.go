@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,11 +19,7 @@ var migrations embed.FS
 
 // Migrate creates the table that holds the generated secret.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate auth: %w", err)
-	}
-	return pgmigrate.Apply(ctx, pool, "auth", dir, "tellyou_auth_version")
+	return pgmigrate.ApplyEmbedded(ctx, pool, "auth", migrations, "tellyou_auth_version")
 }
 
 const secretKey = "jwt_secret"
