@@ -83,6 +83,9 @@ func (t *Tracker) receive(ctx context.Context, msgs <-chan *message.Message) {
 			return
 		case m, ok := <-msgs:
 			if !ok {
+				// The other nodes' news stops here: they will look silent
+				// and be expired, their users offline, until a restart.
+				t.cfg.Logger.Error("presence: the bus subscription ended; other nodes' presence is no longer heard")
 				return
 			}
 			var b busMessage

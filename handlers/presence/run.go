@@ -88,6 +88,7 @@ func (t *Tracker) Run(ctx context.Context, push Pusher) error {
 func (t *Tracker) flush(ctx context.Context, push Pusher, lastSeen *lastSeenWriter) {
 	now := t.cfg.Now().UnixMilli()
 	t.mu.Lock()
+	t.takeHookChangesLocked()
 	dirty := t.dirty
 	t.dirty = map[string]change{}
 	var changes busMessage

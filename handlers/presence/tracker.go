@@ -56,6 +56,16 @@ type Tracker struct {
 	running atomic.Bool
 	ready   chan struct{}
 
+	// hooksMu guards what the delivery hub's calls change, under the hub's
+	// own lock: connected holds the users with a connection here as the hub
+	// reported them, hookChanges their changes not yet taken into the view.
+	// It is never held for more than one entry, so the hub never waits
+	// behind the view's bulk work (a snapshot merged, a dead node dropped,
+	// a flush).
+	hooksMu     sync.Mutex
+	connected   map[string]struct{}
+	hookChanges map[string]change
+
 	mu sync.Mutex
 	// local holds the users with a connection on this node; announced those
 	// the other nodes were told of.
@@ -82,19 +92,20 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, err
 	}
 	return &Tracker{cfg: cfg, node: uuid.NewString(), wake: make(chan struct{}, 1), ready: make(chan struct{}),
+		connected: map[string]struct{}{}, hookChanges: map[string]change{},
 		local: map[string]struct{}{}, announced: map[string]struct{}{}, remote: map[string]*remoteNode{},
 		online: map[string]struct{}{}, lastSeen: map[string]int64{}, dirty: map[string]change{},
 		wants: map[string]struct{}{}}, nil
 }
 
 // UserConnected records that userID has its first connection on this node.
-// The delivery hub calls it under its own lock: it only marks the user as
-// changed.
+// The delivery hub calls it under its own lock: it only notes the change,
+// under a lock of its own that nothing holds for long.
 func (t *Tracker) UserConnected(userID string) {
-	t.mu.Lock()
-	t.local[userID] = struct{}{}
-	t.markLocked(userID, 0, false)
-	t.mu.Unlock()
+	t.hooksMu.Lock()
+	t.connected[userID] = struct{}{}
+	t.hookChanges[userID] = t.hookChanges[userID]
+	t.hooksMu.Unlock()
 	t.signal()
 }
 
@@ -102,11 +113,28 @@ func (t *Tracker) UserConnected(userID string) {
 // ended; as UserConnected, it never waits.
 func (t *Tracker) UserDisconnected(userID string) {
 	now := t.cfg.Now().UnixMilli()
-	t.mu.Lock()
-	delete(t.local, userID)
-	t.markLocked(userID, now, true)
-	t.mu.Unlock()
+	t.hooksMu.Lock()
+	delete(t.connected, userID)
+	t.hookChanges[userID] = change{offAt: now, persist: true}
+	t.hooksMu.Unlock()
 	t.signal()
+}
+
+// takeHookChangesLocked takes the hub's reports since the last call into the
+// view: local follows connected, and each change is marked for the next
+// flush. t.mu is held.
+func (t *Tracker) takeHookChangesLocked() {
+	t.hooksMu.Lock()
+	defer t.hooksMu.Unlock()
+	for u, c := range t.hookChanges {
+		if _, ok := t.connected[u]; ok {
+			t.local[u] = struct{}{}
+		} else {
+			delete(t.local, u)
+		}
+		t.markLocked(u, c.offAt, c.persist)
+	}
+	clear(t.hookChanges)
 }
 
 // markLocked records a change of userID for the next flush. t.mu is held.
@@ -145,6 +173,7 @@ func (t *Tracker) Statuses(ctx context.Context, users []string) ([]Status, error
 	out := make([]Status, len(users))
 	var unknown []string
 	t.mu.Lock()
+	t.takeHookChangesLocked()
 	for i, u := range users {
 		out[i] = Status{UserID: u, Online: t.onlineLocked(u)}
 		if !out[i].Online {
