@@ -102,7 +102,7 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 			serverTs: e.ServerTimestamp, adjustedTs: e.AdjustedTimestamp, messageType: int32(e.MessageType),
 			content: row.content, ext: pgJSON(e.Ext), replyTo: row.replyTo})
 	case events.MessageRecalled:
-		id, err := l.target(ev, e.SessionID, e.MessageID)
+		id, err := loadTarget(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
@@ -159,10 +159,10 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 	return nil
 }
 
-// target checks an event that changes message messageID of its session, as
-// Apply does and as PostgreSQL would refuse its parameters, and parses the
-// message id.
-func (l *historyLoad) target(ev events.RecordedEvent, sessionID, messageID string) (uuid.UUID, error) {
+// loadTarget checks, for a bulk load, an event that changes message
+// messageID of its session, as Apply does and as PostgreSQL would refuse its
+// parameters, and parses the message id.
+func loadTarget(ev events.RecordedEvent, sessionID, messageID string) (uuid.UUID, error) {
 	id, err := messageOf(ev, sessionID, messageID)
 	if err != nil {
 		return uuid.UUID{}, err
@@ -173,7 +173,7 @@ func (l *historyLoad) target(ev events.RecordedEvent, sessionID, messageID strin
 // reactionTarget is target for a reaction's event, which passes the user id
 // to PostgreSQL too.
 func (l *historyLoad) reactionTarget(ev events.RecordedEvent, sessionID, messageID, userID string) (uuid.UUID, error) {
-	id, err := l.target(ev, sessionID, messageID)
+	id, err := loadTarget(ev, sessionID, messageID)
 	if err != nil {
 		return uuid.UUID{}, err
 	}

@@ -63,7 +63,7 @@ func (searchProjection) newBulkLoad(tables TableNames, copyRows int) bulkLoad {
 func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 	switch e := env.Payload.(type) {
 	case events.MessageSent:
-		id, err := l.check(ev, e.SessionID, e.MessageID)
+		id, err := loadTarget(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		l.rows = append(l.rows, searchRow{session: e.SessionID, sender: e.SenderID, body: pgText(e.Content),
 			id: id, seq: e.Seq, serverTs: e.ServerTimestamp})
 	case events.MessageEdited:
-		id, err := l.check(ev, e.SessionID, e.MessageID)
+		id, err := loadTarget(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 			c.body = &body
 		}
 	case events.MessageRecalled:
-		id, err := l.check(ev, e.SessionID, e.MessageID)
+		id, err := loadTarget(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
@@ -105,16 +105,6 @@ func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		l.change(id, e.SessionID).recalled = true
 	}
 	return nil
-}
-
-// check refuses what Apply refuses or PostgreSQL would, and returns the
-// message's id.
-func (l *searchLoad) check(ev events.RecordedEvent, sessionID, messageID string) (uuid.UUID, error) {
-	id, err := searchMessageID(ev, sessionID, messageID)
-	if err != nil {
-		return id, err
-	}
-	return id, checkText("session id", sessionID)
 }
 
 func (l *searchLoad) change(id uuid.UUID, session string) *searchChange {

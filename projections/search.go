@@ -1,9 +1,6 @@
 package projections
 
 import (
-	"fmt"
-
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/tellyou/tellyou/events"
@@ -35,7 +32,7 @@ func (searchProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Recorde
 	table := tables.Of("rm_search")
 	switch e := env.Payload.(type) {
 	case events.MessageSent:
-		id, err := searchMessageID(ev, e.SessionID, e.MessageID)
+		id, err := messageOf(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
@@ -43,14 +40,14 @@ func (searchProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Recorde
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 			e.SessionID, e.Seq, id, e.SenderID, e.ServerTimestamp, pgText(e.Content))
 	case events.MessageEdited:
-		id, err := searchMessageID(ev, e.SessionID, e.MessageID)
+		id, err := messageOf(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
 		b.Queue(`UPDATE `+table+` SET body = $3 WHERE message_id = $1 AND session_id = $2 AND NOT recalled`,
 			id, e.SessionID, pgText(e.Content))
 	case events.MessageRecalled:
-		id, err := searchMessageID(ev, e.SessionID, e.MessageID)
+		id, err := messageOf(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
@@ -58,19 +55,6 @@ func (searchProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Recorde
 			id, e.SessionID)
 	}
 	return nil
-}
-
-// searchMessageID checks that an event of a message belongs to its stream
-// and returns the message's id.
-func searchMessageID(ev events.RecordedEvent, sessionID, messageID string) (uuid.UUID, error) {
-	if err := checkStream(ev, sessionID); err != nil {
-		return uuid.UUID{}, err
-	}
-	id, err := uuid.Parse(messageID)
-	if err != nil {
-		return uuid.UUID{}, fmt.Errorf("message id %q: %w", messageID, err)
-	}
-	return id, nil
 }
 
 // NewRun writes a run of MessageSent events in one INSERT, as the history
@@ -93,7 +77,7 @@ func (r *searchRun) Add(ev events.RecordedEvent, env events.Envelope) (bool, err
 	if !ok {
 		return false, nil
 	}
-	id, err := searchMessageID(ev, e.SessionID, e.MessageID)
+	id, err := messageOf(ev, e.SessionID, e.MessageID)
 	if err != nil {
 		return false, err
 	}
