@@ -34,7 +34,7 @@ type ExportSession struct {
 // over rm_members' (user_id, session_id) index. Sessions the user left are
 // not among them.
 func (q *Queries) ExportSessions(ctx context.Context, userID, afterSessionID string, limit int) ([]ExportSession, error) {
-	limit = clamp(limit, DefaultExportPage, MaxExportPage)
+	limit = ExportPageSize(limit)
 	rows, err := q.pool.Query(ctx, `
 SELECT s.session_id, s.kind, s.title, s.owner, s.created_at, mb.received_seq, mb.read_seq,
        ARRAY(SELECT o.user_id FROM rm_members o WHERE o.session_id = s.session_id ORDER BY o.user_id)
@@ -62,6 +62,10 @@ LIMIT $3`, userID, afterSessionID, limit)
 	return list, nil
 }
 
+// ExportPageSize is the page size the export queries apply when asked for
+// limit rows: a page shorter than it is the last one.
+func ExportPageSize(limit int) int { return clamp(limit, DefaultExportPage, MaxExportPage) }
+
 // MessagesBySender returns up to limit (DefaultExportPage when 0 or
 // negative, at most MaxExportPage) of the messages senderID sent in the
 // session with seq > afterSeq, in seq order, in the form history pages give
@@ -74,7 +78,7 @@ LIMIT $3`, userID, afterSessionID, limit)
 // sender's, at the price of one more index entry on every message sent; an
 // export is rare, a send is not.
 func (q *Queries) MessagesBySender(ctx context.Context, sessionID, senderID string, afterSeq int64, limit int) ([]Message, error) {
-	limit = clamp(limit, DefaultExportPage, MaxExportPage)
+	limit = ExportPageSize(limit)
 	rows, err := q.pool.Query(ctx, `SELECT `+messageColumns+` FROM rm_messages m
 		WHERE m.session_id = $1 AND m.seq > $2 AND m.sender_id = $3
 		ORDER BY m.seq LIMIT $4`, sessionID, max(afterSeq, 0), senderID, limit)

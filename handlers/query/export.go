@@ -94,14 +94,7 @@ func (q *Queries) exportSession(ctx context.Context, eq ExportQuery, s readmodel
 	if err := sink.BeginSession(s); err != nil {
 		return err
 	}
-	// The page size readmodels applies, so that a short page tells the end.
-	limit := eq.PageSize
-	switch {
-	case limit <= 0:
-		limit = readmodels.DefaultExportPage
-	case limit > readmodels.MaxExportPage:
-		limit = readmodels.MaxExportPage
-	}
+	limit := readmodels.ExportPageSize(eq.PageSize)
 	var after int64
 	for {
 		readCtx, cancel := eq.withReadTimeout(ctx)
