@@ -43,39 +43,30 @@ func NewSender(cfg Config) (*Sender, error) {
 // it counts as an attempt. Failures to reach the database are logged and
 // retried after PollInterval.
 func (s *Sender) Run(ctx context.Context) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		inFlight int
-	)
+	var wg sync.WaitGroup
 	defer wg.Wait()
-	done := make(chan struct{}, 1) // a slot became free
+	// A place in slots is a request in flight; freed says one ended.
+	slots := make(chan struct{}, s.cfg.Concurrency)
+	freed := make(chan struct{}, 1)
 	// The lease outlives the request and the write of its outcome.
 	lease := 2*s.cfg.Timeout + 5*time.Second
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		mu.Lock()
-		free := s.cfg.Concurrency - inFlight
-		mu.Unlock()
 		full := false
-		if free > 0 {
+		if free := cap(slots) - len(slots); free > 0 {
 			due, err := s.cfg.Outbox.claim(ctx, free, lease)
 			if err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Error("notify: claim due notifications", "err", err)
 			}
 			full = len(due) == free
-			mu.Lock()
-			inFlight += len(due)
-			mu.Unlock()
 			for _, p := range due {
+				slots <- struct{}{}
 				wg.Go(func() {
 					s.deliver(ctx, p)
-					mu.Lock()
-					inFlight--
-					mu.Unlock()
+					<-slots
 					select {
-					case done <- struct{}{}:
+					case freed <- struct{}{}:
 					default:
 					}
 				})
@@ -86,7 +77,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-done:
+			case <-freed:
 			}
 			continue
 		}
@@ -94,7 +85,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-done:
+		case <-freed:
 		case <-timer.C:
 		}
 	}
