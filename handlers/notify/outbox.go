@@ -45,11 +45,11 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notification) error {
 		return fmt.Errorf("encode notification of %s about %s: %w", n.UserID, n.MessageID, err)
 	}
 	_, err = o.pool.Exec(ctx, `
-		INSERT INTO tellyou_notify_outbox (user_id, message_id, webhook_id, body)
-		SELECT $1, $2, $3, $4
+		INSERT INTO tellyou_notify_outbox (user_id, message_id, body)
+		SELECT $1, $2, $3
 		WHERE NOT EXISTS (SELECT 1 FROM tellyou_notify_dead WHERE user_id = $1 AND message_id = $2)
 		ON CONFLICT (user_id, message_id) DO NOTHING`,
-		n.UserID, n.MessageID, WebhookID(n.UserID, n.MessageID), string(body))
+		n.UserID, n.MessageID, string(body))
 	if err != nil {
 		return fmt.Errorf("enqueue notification of %s about %s: %w", n.UserID, n.MessageID, err)
 	}
@@ -78,15 +78,15 @@ func (o *Outbox) claim(ctx context.Context, limit int, lease time.Duration) ([]p
 			FOR UPDATE SKIP LOCKED
 		) due
 		WHERE o.id = due.id
-		RETURNING o.id, o.webhook_id, o.body, o.attempts`, limit, lease.Milliseconds())
+		RETURNING o.id, o.user_id, o.message_id, o.body, o.attempts`, limit, lease.Milliseconds())
 	if err != nil {
 		return nil, fmt.Errorf("claim due notifications: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pending, error) {
 		var p pending
-		var body string
-		err := r.Scan(&p.id, &p.webhookID, &body, &p.attempts)
-		p.body = []byte(body)
+		var user, message, body string
+		err := r.Scan(&p.id, &user, &message, &body, &p.attempts)
+		p.webhookID, p.body = WebhookID(user, message), []byte(body)
 		return p, err
 	})
 	if err != nil {
@@ -119,9 +119,9 @@ func (o *Outbox) retryLater(ctx context.Context, id int64, after time.Duration, 
 func (o *Outbox) giveUp(ctx context.Context, id int64, cause string) error {
 	_, err := o.pool.Exec(ctx, `
 		WITH gone AS (DELETE FROM tellyou_notify_outbox WHERE id = $1
-			RETURNING user_id, message_id, webhook_id, body, attempts, created_at)
-		INSERT INTO tellyou_notify_dead (user_id, message_id, webhook_id, body, attempts, last_error, created_at)
-		SELECT user_id, message_id, webhook_id, body, attempts, $2, created_at FROM gone
+			RETURNING user_id, message_id, body, attempts, created_at)
+		INSERT INTO tellyou_notify_dead (user_id, message_id, body, attempts, last_error, created_at)
+		SELECT user_id, message_id, body, attempts, $2, created_at FROM gone
 		ON CONFLICT (user_id, message_id) DO UPDATE
 		SET attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error, failed_at = now()`, id, cause)
 	if err != nil {
@@ -142,17 +142,18 @@ type DeadLetter struct {
 // DeadLetters returns the notifications given up on, oldest failure first.
 func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	rows, err := o.pool.Query(ctx, `
-		SELECT webhook_id, body, attempts, last_error, failed_at
+		SELECT user_id, message_id, body, attempts, last_error, failed_at
 		FROM tellyou_notify_dead ORDER BY failed_at, user_id, message_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read dead-letter notifications: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeadLetter, error) {
 		var d DeadLetter
-		var body string
-		if err := r.Scan(&d.WebhookID, &body, &d.Attempts, &d.LastError, &d.FailedAt); err != nil {
+		var user, message, body string
+		if err := r.Scan(&user, &message, &body, &d.Attempts, &d.LastError, &d.FailedAt); err != nil {
 			return d, err
 		}
+		d.WebhookID = WebhookID(user, message)
 		return d, json.Unmarshal([]byte(body), &d.Notification)
 	})
 	if err != nil {

@@ -1,13 +1,13 @@
 -- Offline notifications waiting for the push gateway. One row per (user,
 -- message): enqueueing again is a no-op while the row waits. body is the
--- exact JSON that is signed and sent. next_attempt_at is also the lease of a
+-- exact JSON that is signed and sent; its webhook-id is derived from
+-- (user_id, message_id) (notify.WebhookID). next_attempt_at is also the lease of a
 -- sender that claimed the row: pushed past the request timeout, so a sender
 -- that dies mid-request leaves the row to be claimed again.
 CREATE TABLE IF NOT EXISTS tellyou_notify_outbox (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id         text COLLATE "C" NOT NULL,
     message_id      text COLLATE "C" NOT NULL,
-    webhook_id      text NOT NULL,
     body            text NOT NULL,
     attempts        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
@@ -23,7 +23,6 @@ CREATE INDEX IF NOT EXISTS tellyou_notify_outbox_due ON tellyou_notify_outbox (n
 CREATE TABLE IF NOT EXISTS tellyou_notify_dead (
     user_id    text COLLATE "C" NOT NULL,
     message_id text COLLATE "C" NOT NULL,
-    webhook_id text NOT NULL,
     body       text NOT NULL,
     attempts   integer NOT NULL,
     last_error text NOT NULL,
