@@ -18,6 +18,9 @@ const (
 // maxPeerBatch bounds the users whose peers one query looks up.
 const maxPeerBatch = 1000
 
+// maxQueuedPushes bounds the flushes whose pushes wait for the pusher.
+const maxQueuedPushes = 64
+
 // Run tracks presence until ctx ends: it publishes this node's changes and
 // heartbeats, applies the other nodes', expires silent nodes, pushes presence
 // frames to the local connections through push and stores last-seen times.
@@ -47,6 +50,25 @@ func (t *Tracker) Run(ctx context.Context, push Pusher) error {
 		wg.Go(func() { t.receive(subCtx, msgs) })
 		t.publish(busMessage{Kind: kindHello})
 	}
+	// The pushes go out on a goroutine of their own, in flush order: their
+	// database look-ups never hold up the heartbeats and the bus.
+	pushes := make(chan []Status, maxQueuedPushes)
+	pushed := make(chan struct{})
+	pushCtx, endPushes := context.WithCancel(context.Background())
+	go func() {
+		defer close(pushed)
+		for batch := range pushes {
+			t.push(pushCtx, push, batch)
+		}
+	}()
+	defer func() {
+		// The last flush's pushes go out, within finalTimeout.
+		close(pushes)
+		stop := time.AfterFunc(finalTimeout, endPushes)
+		<-pushed
+		stop.Stop()
+		endPushes()
+	}()
 	close(t.ready)
 
 	heartbeat := time.NewTicker(t.cfg.Heartbeat)
@@ -57,7 +79,7 @@ func (t *Tracker) Run(ctx context.Context, push Pusher) error {
 		select {
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.Background(), finalTimeout)
-			t.flush(final, push, lastSeen)
+			t.flush(pushes, lastSeen)
 			t.publish(busMessage{Kind: kindBye})
 			lastSeen.flush(final)
 			cancel()
@@ -68,7 +90,7 @@ func (t *Tracker) Run(ctx context.Context, push Pusher) error {
 			case <-ctx.Done():
 				continue
 			}
-			t.flush(ctx, push, lastSeen)
+			t.flush(pushes, lastSeen)
 		case <-heartbeat.C:
 			t.mu.Lock()
 			seq := t.seq
@@ -84,15 +106,15 @@ func (t *Tracker) Run(ctx context.Context, push Pusher) error {
 
 // flush publishes the changes gathered since the last flush, and the
 // snapshot and the requests for snapshots asked for; then stores the new
-// last-seen times and pushes the changes of users' presence to their peers.
-func (t *Tracker) flush(ctx context.Context, push Pusher, lastSeen *lastSeenWriter) {
+// last-seen times and queues the changes of users' presence for the pusher.
+func (t *Tracker) flush(pushes chan<- []Status, lastSeen *lastSeenWriter) {
 	now := t.cfg.Now().UnixMilli()
 	t.mu.Lock()
 	t.takeHookChangesLocked()
 	dirty := t.dirty
 	t.dirty = map[string]change{}
 	var changes busMessage
-	var pushes []Status
+	var changed []Status
 	stored := map[string]int64{}
 	for u, c := range dirty {
 		offAt := c.offAt
@@ -113,12 +135,12 @@ func (t *Tracker) flush(ctx context.Context, push Pusher, lastSeen *lastSeenWrit
 		switch on := t.onlineLocked(u); {
 		case on && !was:
 			t.online[u] = struct{}{}
-			pushes = append(pushes, Status{UserID: u, Online: true})
+			changed = append(changed, Status{UserID: u, Online: true})
 		case !on && (was || c.offAt > 0):
 			delete(t.online, u)
 			at := max(offAt, t.lastSeen[u])
 			t.lastSeen[u] = at
-			pushes = append(pushes, Status{UserID: u, LastSeenAt: at})
+			changed = append(changed, Status{UserID: u, LastSeenAt: at})
 			if c.persist {
 				stored[u] = at
 			}
@@ -145,8 +167,14 @@ func (t *Tracker) flush(ctx context.Context, push Pusher, lastSeen *lastSeenWrit
 
 	t.publish(out...)
 	lastSeen.add(stored)
-	if anyoneHere && len(pushes) > 0 {
-		t.push(ctx, push, pushes)
+	if anyoneHere && len(changed) > 0 {
+		select {
+		case pushes <- changed:
+		default:
+			// Presence is ephemeral: a client asks again when it opens a
+			// session. Dropping is better than holding up the heartbeats.
+			t.cfg.Logger.Warn("presence: the pusher is behind; dropping presence pushes", "users", len(changed))
+		}
 	}
 }
 
