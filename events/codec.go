@@ -103,6 +103,14 @@ func decodePayload(eventType string, data []byte) (Payload, error) {
 		return decodeInto[ReactionAdded](eventType, data)
 	case TypeReactionRemoved:
 		return decodeInto[ReactionRemoved](eventType, data)
+	case TypeMemberSettingsChanged:
+		return decodeInto[MemberSettingsChanged](eventType, data)
+	case TypeSessionSettingsChanged:
+		return decodeInto[SessionSettingsChanged](eventType, data)
+	case TypeMessagesExpired:
+		return decodeInto[MessagesExpired](eventType, data)
+	case TypeUserErased:
+		return decodeInto[UserErased](eventType, data)
 	default:
 		return nil, fmt.Errorf("unknown event type %q", eventType)
 	}

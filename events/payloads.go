@@ -14,7 +14,16 @@ const (
 	TypeMessageEdited    = "MessageEdited"
 	TypeReactionAdded    = "ReactionAdded"
 	TypeReactionRemoved  = "ReactionRemoved"
+
+	TypeMemberSettingsChanged  = "MemberSettingsChanged"
+	TypeSessionSettingsChanged = "SessionSettingsChanged"
+	TypeMessagesExpired        = "MessagesExpired"
+	TypeUserErased             = "UserErased"
 )
+
+// UserStreamPrefix begins the id of a user's own stream ("u:<userId>"), which
+// holds events about the user rather than about one session: UserErased.
+const UserStreamPrefix = "u:"
 
 // Session kinds.
 const (
@@ -71,6 +80,23 @@ type MessageSent struct {
 	// ReplyTo is the id of an earlier message of the same session this one
 	// answers, or empty.
 	ReplyTo string `json:"replyTo,omitempty"`
+	// Sealed holds Content encrypted (schema version 2); Content is then
+	// empty in the log. Opening fills Content back in.
+	Sealed *Sealed `json:"sealed,omitempty"`
+	// Erased is set when opening found the content's key shredded (the
+	// sender was erased or the content's retention period passed). It is
+	// never stored.
+	Erased bool `json:"-"`
+}
+
+// Sealed is content encrypted with AES-GCM under a data key. Metadata of the
+// event stays in clear.
+type Sealed struct {
+	// KeyID names the data key (a uuid).
+	KeyID string `json:"kid"`
+	// Nonce and Ciphertext are base64 in JSON.
+	Nonce      []byte `json:"nonce"`
+	Ciphertext []byte `json:"ct"`
 }
 
 // MessagesReceived moves a member's received watermark forward to UpToSeq
@@ -107,6 +133,9 @@ type MessageEdited struct {
 	By        string `json:"by"`
 	Content   string `json:"content"`
 	EditedAt  int64  `json:"editedAt"`
+	// Sealed and Erased are as in MessageSent.
+	Sealed *Sealed `json:"sealed,omitempty"`
+	Erased bool    `json:"-"`
 }
 
 // ReactionAdded records that UserID reacted to a message with Emoji. A user
@@ -130,13 +159,53 @@ type ReactionRemoved struct {
 	At        int64  `json:"at"`
 }
 
-func (SessionCreated) EventType() string   { return TypeSessionCreated }
-func (MembersAdded) EventType() string     { return TypeMembersAdded }
-func (MembersRemoved) EventType() string   { return TypeMembersRemoved }
-func (MessageSent) EventType() string      { return TypeMessageSent }
-func (MessagesReceived) EventType() string { return TypeMessagesReceived }
-func (MessagesRead) EventType() string     { return TypeMessagesRead }
-func (MessageRecalled) EventType() string  { return TypeMessageRecalled }
-func (MessageEdited) EventType() string    { return TypeMessageEdited }
-func (ReactionAdded) EventType() string    { return TypeReactionAdded }
-func (ReactionRemoved) EventType() string  { return TypeReactionRemoved }
+// MemberSettingsChanged records a member's own settings for one session.
+// Muted stops offline notifications for the session.
+type MemberSettingsChanged struct {
+	SessionID string `json:"sessionId"`
+	UserID    string `json:"userId"`
+	Muted     bool   `json:"muted"`
+	At        int64  `json:"at"`
+}
+
+// SessionSettingsChanged records settings of a session as a whole, changed
+// by By. RetentionDays nil means the server's default retention.
+type SessionSettingsChanged struct {
+	SessionID     string `json:"sessionId"`
+	By            string `json:"by"`
+	RetentionDays *int   `json:"retentionDays"`
+	At            int64  `json:"at"`
+}
+
+// MessagesExpired records that every message of the session up to UpToSeq
+// passed its retention: read models drop them, seq numbering is untouched.
+// Before is the cutoff (server time, ms) the expiry was decided with.
+type MessagesExpired struct {
+	SessionID string `json:"sessionId"`
+	UpToSeq   int64  `json:"upToSeq"`
+	Before    int64  `json:"before"`
+}
+
+// UserErased records that a user's content was forgotten on request: their
+// data keys are deleted and read models show their messages as erased. It
+// is stored in the user's stream (UserStreamPrefix + UserID).
+type UserErased struct {
+	UserID   string `json:"userId"`
+	By       string `json:"by"`
+	ErasedAt int64  `json:"erasedAt"`
+}
+
+func (SessionCreated) EventType() string         { return TypeSessionCreated }
+func (MembersAdded) EventType() string           { return TypeMembersAdded }
+func (MembersRemoved) EventType() string         { return TypeMembersRemoved }
+func (MessageSent) EventType() string            { return TypeMessageSent }
+func (MessagesReceived) EventType() string       { return TypeMessagesReceived }
+func (MessagesRead) EventType() string           { return TypeMessagesRead }
+func (MessageRecalled) EventType() string        { return TypeMessageRecalled }
+func (MessageEdited) EventType() string          { return TypeMessageEdited }
+func (ReactionAdded) EventType() string          { return TypeReactionAdded }
+func (ReactionRemoved) EventType() string        { return TypeReactionRemoved }
+func (MemberSettingsChanged) EventType() string  { return TypeMemberSettingsChanged }
+func (SessionSettingsChanged) EventType() string { return TypeSessionSettingsChanged }
+func (MessagesExpired) EventType() string        { return TypeMessagesExpired }
+func (UserErased) EventType() string             { return TypeUserErased }
