@@ -26,8 +26,8 @@ func TestMigrateRacingProcessesAndAgain(t *testing.T) {
 		t.Fatalf("migrate again: %v", err)
 	}
 	var version, tables int
-	if err := pool.QueryRow(ctx, "SELECT version FROM "+readmodels.VersionTable).Scan(&version); err != nil || version != 4 {
-		t.Errorf("schema version %d, %v; want 4", version, err)
+	if err := pool.QueryRow(ctx, "SELECT version FROM "+readmodels.VersionTable).Scan(&version); err != nil || version != 7 {
+		t.Errorf("schema version %d, %v; want 7", version, err)
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
 		AND tablename IN ('rm_messages', 'rm_reactions', 'rm_sessions', 'rm_members', 'rm_checkpoints', 'rm_search')`).Scan(&tables); err != nil || tables != 6 {
