@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tellyou/tellyou/events/keystore"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/handlers/feedbus"
 	"github.com/tellyou/tellyou/handlers/notify"
@@ -60,7 +61,7 @@ func openDatabase(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		name string
 		fn   func(context.Context, *pgxpool.Pool) error
 	}{{"event store", pgstore.Migrate}, {"read models", readmodels.Migrate}, {"auth", auth.Migrate}, {"analytics feed", feedbus.Migrate},
-		{"presence", presence.Migrate}, {"notifications", notify.Migrate}} {
+		{"presence", presence.Migrate}, {"notifications", notify.Migrate}, {"keystore", keystore.Migrate}} {
 		if err := m.fn(ctx, pool); err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("migrate %s: %w", m.name, err)
