@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/base64"
 	"strconv"
 	"unicode/utf8"
 
@@ -42,7 +43,7 @@ func decodeCanonical(ev RecordedEvent) (Envelope, bool) {
 			d.key(`,"messageType":`) && d.num(&e.MessageType) && d.key(`,"content":`) && d.str(&e.Content) &&
 			d.key(`,"clientMessageId":`) && d.str(&e.ClientMessageID) &&
 			d.key(`,"clientTimestamp":`) && d.int(&e.ClientTimestamp) && d.key(`,"serverTimestamp":`) && d.int(&e.ServerTimestamp) &&
-			d.key(`,"adjustedTimestamp":`) && d.int(&e.AdjustedTimestamp) && d.end()
+			d.key(`,"adjustedTimestamp":`) && d.int(&e.AdjustedTimestamp) && d.sealed(&e.Sealed) && d.end()
 		env.Payload = e
 	case TypeMessagesReceived:
 		var e MessagesReceived
@@ -57,7 +58,39 @@ func decodeCanonical(ev RecordedEvent) (Envelope, bool) {
 	default:
 		return env, false
 	}
-	return env, ok
+	return env, ok && SchemaVersionOf(env.Payload) == env.Meta.SchemaVersion
+}
+
+// sealed consumes an optional sealed field as Encode writes it, the key id
+// without escapes and the bytes in standard base64, as encoding/json
+// decodes them.
+func (c *canonical) sealed(out **Sealed) bool {
+	if !c.key(`,"sealed":`) {
+		return true
+	}
+	var s Sealed
+	if c.key(`{"kid":`) && c.str(&s.KeyID) && c.key(`,"nonce":`) && c.bytes(&s.Nonce) &&
+		c.key(`,"ct":`) && c.bytes(&s.Ciphertext) && c.key(`}`) {
+		*out = &s
+		return true
+	}
+	return false
+}
+
+// bytes consumes a string holding standard base64, decoded as encoding/json
+// decodes a []byte.
+func (c *canonical) bytes(out *[]byte) bool {
+	var raw []byte
+	if !c.raw(&raw) {
+		return false
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
+	n, err := base64.StdEncoding.Decode(b, raw)
+	if err != nil {
+		return false
+	}
+	*out = b[:n]
+	return true
 }
 
 // canonical reads JSON in the form encoding/json writes, a token at a time,

@@ -22,6 +22,12 @@ func canonicalCases(t testing.TB) []RecordedEvent {
 			Content: multiByte + "\u2028 tab\there <b>&amp;</b> quote\" back\\slash nul\x00"},
 		MessageSent{SessionID: "g:2", MessageID: uuid.NewString(), Seq: 2, Content: "with ext", Ext: json.RawMessage(`{"k":[1,"two"]}`)},
 		MessageSent{SessionID: "g:3", Content: string([]byte{0xff, 'x', 0xc3})},
+		MessageSent{SessionID: "g:4", MessageID: uuid.NewString(), Seq: 3, SenderID: "alice", MessageType: 1,
+			Sealed: &Sealed{KeyID: uuid.NewString(), Nonce: []byte("twelve bytes"), Ciphertext: []byte{0, 0xff, '"', 1, 2}}},
+		MessageSent{SessionID: "g:4", MessageID: uuid.NewString(), Seq: 4, SenderID: "alice",
+			Sealed: &Sealed{KeyID: "k", Nonce: []byte{}, Ciphertext: nil}},
+		MessageEdited{SessionID: "g:4", MessageID: "m", Seq: 3, By: "alice",
+			Sealed: &Sealed{KeyID: "k", Nonce: []byte{1}, Ciphertext: []byte{2}}},
 		MessagesReceived{SessionID: "g:1", UserID: "bob", UpToSeq: 3},
 		MessagesRead{SessionID: "g:1", UserID: "bob\x00", UpToSeq: 9},
 		MessageRecalled{SessionID: "g:1", MessageID: uuid.NewString(), Seq: 1, By: "alice", RecalledAt: 4},
@@ -65,10 +71,10 @@ func TestCanonicalReaderReadsWhatEncodingJSONReads(t *testing.T) {
 			direct++
 		}
 	}
-	// The messages without escapes or ext, and the ack of a user whose id
-	// needs none.
-	if direct != 3 {
-		t.Errorf("%d events read directly, want 3", direct)
+	// The messages without escapes or ext (one of them sealed; the one with
+	// a null ciphertext is declined), and the ack of a user whose id needs none.
+	if direct != 4 {
+		t.Errorf("%d events read directly, want 4", direct)
 	}
 }
 

@@ -8,9 +8,32 @@ import (
 	"github.com/google/uuid"
 )
 
-// SchemaVersion is the version of the payload encodings this build writes.
-// Decode reads every version up to it.
-const SchemaVersion = 1
+// SchemaVersion is the newest version of the payload encodings this build
+// writes. Decode reads every version up to it.
+//
+// Version 1 is every payload with its content in clear; version 2 is a
+// MessageSent or MessageEdited whose content is sealed (see Sealed). An
+// event's version is a function of its payload (SchemaVersionOf): a build
+// that reads only version 1 refuses sealed content rather than showing it
+// empty, and Decode refuses an event whose version does not match its
+// payload.
+const SchemaVersion = 2
+
+// SchemaVersionOf is the schema version an event with payload p is written
+// with: 2 for sealed content, 1 for everything else.
+func SchemaVersionOf(p Payload) int {
+	switch e := p.(type) {
+	case MessageSent:
+		if e.Sealed != nil {
+			return 2
+		}
+	case MessageEdited:
+		if e.Sealed != nil {
+			return 2
+		}
+	}
+	return 1
+}
 
 // Metadata travels with every event. It is what auditors see beside the payload.
 type Metadata struct {
@@ -34,7 +57,8 @@ type Envelope struct {
 }
 
 // Encode turns an envelope into data ready to append. The metadata's schema
-// version is set to SchemaVersion; a zero EventID gets a fresh random one.
+// version is set to SchemaVersionOf the payload; a zero EventID gets a fresh
+// random one.
 func Encode(e Envelope) (EventData, error) {
 	if e.Payload == nil {
 		return EventData{}, fmt.Errorf("encode event: no payload")
@@ -43,7 +67,7 @@ func Encode(e Envelope) (EventData, error) {
 	if meta.EventID == uuid.Nil {
 		meta.EventID = uuid.New()
 	}
-	meta.SchemaVersion = SchemaVersion
+	meta.SchemaVersion = SchemaVersionOf(e.Payload)
 	data, err := json.Marshal(e.Payload)
 	if err != nil {
 		return EventData{}, fmt.Errorf("encode %s payload: %w", e.Payload.EventType(), err)
@@ -77,6 +101,10 @@ func decodeJSON(r RecordedEvent) (Envelope, error) {
 	p, err := decodePayload(r.Type, r.Data)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("decode %s@%d: %w", r.StreamID, r.Version, err)
+	}
+	if v := SchemaVersionOf(p); v != meta.SchemaVersion {
+		return Envelope{}, fmt.Errorf("decode %s@%d: schema version %d does not match its payload (version %d; sealed content is version 2)",
+			r.StreamID, r.Version, meta.SchemaVersion, v)
 	}
 	return Envelope{Meta: meta, Payload: p}, nil
 }

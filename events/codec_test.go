@@ -23,6 +23,8 @@ func TestEncodeDecodeRoundTripsEveryEventType(t *testing.T) {
 		events.MessagesReceived{SessionID: "d:ann:bob", UserID: "bob", UpToSeq: 7},
 		events.MessagesRead{SessionID: "d:ann:bob", UserID: "bob", UpToSeq: 6},
 		events.MessageRecalled{SessionID: "d:ann:bob", MessageID: "m", Seq: 7, By: "ann", RecalledAt: 12},
+		events.MessageEdited{SessionID: "d:ann:bob", MessageID: "m", Seq: 7, By: "ann", EditedAt: 13,
+			Sealed: &events.Sealed{KeyID: uuid.NewString(), Nonce: []byte{1, 2, 3}, Ciphertext: []byte{4, 5}}},
 	}
 	for _, p := range payloads {
 		t.Run(p.EventType(), func(t *testing.T) {
@@ -42,7 +44,7 @@ func TestEncodeDecodeRoundTripsEveryEventType(t *testing.T) {
 			if !reflect.DeepEqual(env.Payload, p) {
 				t.Fatalf("payload = %#v, want %#v", env.Payload, p)
 			}
-			meta.EventID, meta.SchemaVersion = d.EventID, events.SchemaVersion
+			meta.EventID, meta.SchemaVersion = d.EventID, events.SchemaVersionOf(p)
 			if env.Meta != meta {
 				t.Fatalf("metadata = %+v, want %+v", env.Meta, meta)
 			}
@@ -63,6 +65,8 @@ func TestDecodeRefusesWhatItCannotRead(t *testing.T) {
 		{"payload not an object", events.TypeMessageSent, `[1]`, goodMeta, "not a JSON object"},
 		{"payload wrong field type", events.TypeMessageSent, `{"seq":"oops"}`, goodMeta, "MessageSent payload"},
 		{"payload truncated", events.TypeMessagesRead, `{"upToSeq":`, goodMeta, "MessagesRead payload"},
+		{"sealed content in version 1", events.TypeMessageSent, `{"content":"","sealed":{"kid":"k","nonce":"AQ==","ct":"Ag=="}}`, goodMeta, "does not match"},
+		{"clear content in version 2", events.TypeMessageSent, `{"content":"hi"}`, `{"schemaVersion":2}`, "does not match"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

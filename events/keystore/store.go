@@ -21,11 +21,11 @@ import (
 
 // ErrKeyShredded means a data key was deleted (its user erased, its period
 // past retention) or never existed: the content sealed under it is gone.
-var ErrKeyShredded = errors.New("data key shredded")
+var ErrKeyShredded = sealing.ErrKeyShredded
 
 // ErrUserErased means the user was erased: no content of theirs is sealed
 // again.
-var ErrUserErased = errors.New("user erased")
+var ErrUserErased = sealing.ErrUserErased
 
 // ErrWrongMaster means a data key is wrapped by a master key the store was
 // not given (neither Master nor PreviousMaster).
@@ -254,3 +254,5 @@ func (s *Store) Key(ctx context.Context, keyID string) ([]byte, error) {
 	s.cache.add(k, gen)
 	return k.key, nil
 }
+
+var _ sealing.KeySource = (*Store)(nil)
