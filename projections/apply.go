@@ -12,10 +12,10 @@ import (
 )
 
 // decodeAll decodes events read from the log directly (not through a tail).
-func decodeAll(recs []events.RecordedEvent) []*tail.Event {
+func decodeAll(ctx context.Context, recs []events.RecordedEvent, o Opener) []*tail.Event {
 	out := make([]*tail.Event, len(recs))
 	for i, r := range recs {
-		out[i] = tail.Decode(r)
+		out[i] = tail.DecodeOpened(ctx, r, o)
 	}
 	return out
 }

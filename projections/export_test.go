@@ -17,7 +17,7 @@ func RebuildAllSized(ctx context.Context, store events.Store, pool *pgxpool.Pool
 	if len(ps) == 0 {
 		ps = All()
 	}
-	stats, errs := rebuildAll(ctx, store, pool, ps, logger, rebuildTuning{readSize: readSize, copyRows: copyRows})
+	stats, errs := rebuildAll(ctx, store, pool, ps, logger, nil, rebuildTuning{readSize: readSize, copyRows: copyRows})
 	var out []RebuildStats
 	for i := range ps {
 		if errs[i] == nil {

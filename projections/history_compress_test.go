@@ -195,7 +195,7 @@ func TestLargeContentIsStoredCompressedAndReadBackExactly(t *testing.T) {
 	checkRows("live")
 	checkReads("live")
 	before := dumpHistory(t, e)
-	if _, err := projections.RebuildAll(ctx, e.Store, e.Pool, []projections.Projection{projections.History()}, nil); err != nil {
+	if _, err := projections.RebuildAllOpened(ctx, e.Store, e.Pool, []projections.Projection{projections.History()}, nil, e.Sealer); err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
 	e.CaughtUp(t)

@@ -103,7 +103,7 @@ var ErrRebuildRunning = errors.New("another rebuild of this projection is runnin
 // the store reads with its own. On failure the live tables are left untouched
 // and the copies are dropped. logger may be nil.
 func Rebuild(ctx context.Context, store events.Store, pool *pgxpool.Pool, p Projection, logger *slog.Logger) (RebuildStats, error) {
-	stats, errs := rebuildAll(ctx, store, pool, []Projection{p}, logger, defaultTuning())
+	stats, errs := rebuildAll(ctx, store, pool, []Projection{p}, logger, nil, defaultTuning())
 	return stats[0], errs[0]
 }
 
@@ -112,10 +112,18 @@ func Rebuild(ctx context.Context, store events.Store, pool *pgxpool.Pool, p Proj
 // decode the log once for all of them. It returns the stats of those that
 // finished and the first failure.
 func RebuildAll(ctx context.Context, store events.Store, pool *pgxpool.Pool, ps []Projection, logger *slog.Logger) ([]RebuildStats, error) {
+	return RebuildAllOpened(ctx, store, pool, ps, logger, nil)
+}
+
+// RebuildAllOpened is RebuildAll opening sealed content with opener as the
+// runner does (nil leaves it as stored): a rebuild gives what the live
+// projections give, content whose key was shredded marked erased. A failure
+// to open an event fails the rebuild.
+func RebuildAllOpened(ctx context.Context, store events.Store, pool *pgxpool.Pool, ps []Projection, logger *slog.Logger, opener Opener) ([]RebuildStats, error) {
 	if len(ps) == 0 {
 		ps = All()
 	}
-	stats, errs := rebuildAll(ctx, store, pool, ps, logger, defaultTuning())
+	stats, errs := rebuildAll(ctx, store, pool, ps, logger, opener, defaultTuning())
 	var out []RebuildStats
 	for i := range ps {
 		if errs[i] == nil {
@@ -127,15 +135,15 @@ func RebuildAll(ctx context.Context, store events.Store, pool *pgxpool.Pool, ps 
 
 // rebuildAll runs a rebuild job per projection and one feed of the log for
 // those that load in bulk. It returns each job's outcome.
-func rebuildAll(ctx context.Context, store events.Store, pool *pgxpool.Pool, ps []Projection, logger *slog.Logger, tuning rebuildTuning) ([]RebuildStats, []error) {
+func rebuildAll(ctx context.Context, store events.Store, pool *pgxpool.Pool, ps []Projection, logger *slog.Logger, opener Opener, tuning rebuildTuning) ([]RebuildStats, []error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	feed := &logFeed{store: store, size: tuning.readSize, logger: logger}
+	feed := &logFeed{store: store, size: tuning.readSize, logger: logger, opener: opener}
 	jobs := make([]*rebuildJob, len(ps))
 	var bulk []Projection
 	for i, p := range ps {
-		jobs[i] = &rebuildJob{p: p, store: store, pool: pool, logger: logger, tuning: tuning}
+		jobs[i] = &rebuildJob{p: p, store: store, pool: pool, logger: logger, opener: opener, tuning: tuning}
 		if _, ok := p.(bulkLoadable); ok {
 			jobs[i].feed, jobs[i].consumer = feed, feed.consumer()
 			bulk = append(bulk, p)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 )
 
 // feedBatch is consecutive events of the log, decoded once for every bulk
@@ -34,6 +35,8 @@ type logFeed struct {
 	// others are not decoded.
 	handles func(eventType string) bool
 	logger  *slog.Logger
+	// opener opens sealed content (nil: left as stored).
+	opener Opener
 	// label names the rebuild in progress logs.
 	label string
 
@@ -94,7 +97,7 @@ func (f *logFeed) run(ctx context.Context) {
 	})
 	start, lastLog, n := time.Now(), time.Now(), 0
 	for evs := range raw {
-		if !f.broadcast(ctx, f.decode(evs)) {
+		if !f.broadcast(ctx, f.decode(ctx, evs)) {
 			break
 		}
 		n += len(evs)
@@ -135,7 +138,7 @@ func (f *logFeed) broadcast(ctx context.Context, b *feedBatch) bool {
 
 // decode decodes the events some consumer handles, in as many goroutines as
 // Go runs at once: decoding JSON is most of a bulk load's own work.
-func (f *logFeed) decode(evs []events.RecordedEvent) *feedBatch {
+func (f *logFeed) decode(ctx context.Context, evs []events.RecordedEvent) *feedBatch {
 	b := &feedBatch{evs: evs, envs: make([]events.Envelope, len(evs)), errs: make([]error, len(evs))}
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(evs)/256))
 	var wg sync.WaitGroup
@@ -144,7 +147,8 @@ func (f *logFeed) decode(evs []events.RecordedEvent) *feedBatch {
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
 				if f.handles(evs[i].Type) {
-					b.envs[i], b.errs[i] = events.Decode(evs[i])
+					e := tail.DecodeOpened(ctx, evs[i], f.opener)
+					b.envs[i], b.errs[i] = e.Envelope, e.DecodeErr
 				}
 			}
 		})

@@ -16,6 +16,7 @@ type rebuildJob struct {
 	store  events.Store
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	opener Opener // nil: content as stored
 	tuning rebuildTuning
 	// feed and consumer deliver the log to a projection that loads in bulk;
 	// nil for the others.
@@ -53,7 +54,7 @@ func (j *rebuildJob) run(ctx context.Context) (RebuildStats, error) {
 	}()
 	j.logger.Info("rebuild started", "projection", name, "tables", j.p.Tables(), "bulk", j.consumer != nil)
 
-	rp := &replay{store: j.store, p: j.p, logger: j.logger, start: start}
+	rp := &replay{store: j.store, p: j.p, logger: j.logger, opener: j.opener, start: start}
 	if err := j.load(ctx, rp); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild %s: load after %d: %w", name, rp.pos, err)
 	}
@@ -97,7 +98,7 @@ func (j *rebuildJob) load(ctx context.Context, rp *replay) error {
 		if err := j.createCopies(ctx); err != nil {
 			return err
 		}
-		*rp = replay{store: j.store, p: j.p, logger: j.logger, start: rp.start}
+		*rp = replay{store: j.store, p: j.p, logger: j.logger, opener: j.opener, start: rp.start}
 	}
 	if err := j.buildIndexes(ctx); err != nil {
 		return err

@@ -18,6 +18,7 @@ type replay struct {
 	store   events.Store
 	p       Projection
 	logger  *slog.Logger
+	opener  Opener
 	start   time.Time
 	pos     events.Position
 	events  int
@@ -54,7 +55,7 @@ func (r *replay) batch(ctx context.Context, tx pgx.Tx) (int, error) {
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
-	evs := decodeAll(recs)
+	evs := decodeAll(ctx, recs, r.opener)
 	var s staged
 	if err := stage(&s, r.p, rebuildTables(), evs, true); err != nil {
 		return 0, err

@@ -24,12 +24,22 @@ var _ Log = (*tail.Tail)(nil)
 
 // storeLog follows a store directly, decoding what it reads: for a runner
 // that has no tail to share.
-type storeLog struct{ store events.Store }
+type storeLog struct {
+	store  events.Store
+	opener Opener
+}
 
 func (l storeLog) Follow(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []*tail.Event) error) error {
 	return l.store.Subscribe(ctx, after, batchSize, func(ctx context.Context, batch []events.RecordedEvent) error {
-		return handle(ctx, decodeAll(batch))
+		return handle(ctx, decodeAll(ctx, batch, l.opener))
 	})
+}
+
+// Opener opens the sealed content of a decoded payload
+// (events/sealing.Sealer): the projections store content in clear, or mark
+// it erased when its key is gone.
+type Opener interface {
+	Open(ctx context.Context, p events.Payload) (events.Payload, error)
 }
 
 // RunnerConfig configures a Runner.
@@ -71,11 +81,15 @@ type RunnerConfig struct {
 	// (also every LeaseRetry) stops the projection and competes again.
 	Leases     bool
 	LeaseRetry time.Duration
+	// Opener opens sealed content when the runner reads Store itself (no
+	// Log); a shared Log opens it itself (tail.Config.Opener). Nil leaves
+	// content as stored.
+	Opener Opener
 }
 
 func (c *RunnerConfig) setDefaults() {
 	if c.Log == nil && c.Store != nil {
-		c.Log = storeLog{c.Store}
+		c.Log = storeLog{c.Store, c.Opener}
 	}
 	if len(c.Projections) == 0 {
 		c.Projections = All()

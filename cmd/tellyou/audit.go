@@ -33,6 +33,10 @@ func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 		return err
 	}
 	defer closeStore()
+	_, sealer, err := openSealer(ctx, cfg, &engine{Pool: pool, Store: store}, logger)
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(stdout)
 	n := 0
 	for next := *from; ; {
@@ -41,7 +45,11 @@ func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 			return fmt.Errorf("audit %s: %w", *session, err)
 		}
 		for _, r := range recs {
-			if err := enc.Encode(wire.NewAuditEvent(r)); err != nil {
+			ev, err := wire.NewOpenedAuditEvent(ctx, r, sealer)
+			if err != nil {
+				return err
+			}
+			if err := enc.Encode(ev); err != nil {
 				return err
 			}
 			n++

@@ -80,6 +80,9 @@ type config struct {
 	// the others take its users offline (TELLYOU_PRESENCE_EXPIRY, default
 	// 30s); nodes heartbeat every third of it.
 	PresenceExpiry time.Duration
+
+	// Sealing holds the master keys of sealed content (serve_sealing.go).
+	Sealing sealingConfig
 }
 
 // busPrefixPattern is what NATS allows in a stream name and a subject token.
@@ -215,6 +218,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	if err := checkDebugAddr(c.DebugAddr); err != nil {
 		return config{}, fmt.Errorf("TELLYOU_DEBUG_ADDR=%q: %w", c.DebugAddr, err)
+	}
+	if c.Sealing, err = parseSealingConfig(getenv); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }

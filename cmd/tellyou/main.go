@@ -13,6 +13,9 @@
 //	tellyou chat --user U | --token T [--server URL]
 //	                                    chat in the terminal: lines from stdin
 //	                                    are sent, or run as /commands
+//	tellyou keys generate               print a new master key (base64)
+//	tellyou keys rotate-master [--batch N]
+//	                                    rewrap every data key with TELLYOU_NEW_MASTER_KEY
 //
 // Configuration comes from the environment (see config.go and docs/protocol.md).
 package main
@@ -56,6 +59,9 @@ commands:
   searchbench [--fill] [flags]  fill a database with messages and time searches (searchbench -h)
   chat --user U | --token T [--server URL]
                                 chat in the terminal (TELLYOU_TOKEN works as --token; /help inside)
+  keys generate                 print a new master key for TELLYOU_MASTER_KEY
+  keys rotate-master [--batch N]
+                                rewrap every data key with TELLYOU_NEW_MASTER_KEY
 `
 
 // run is runWithInput with an empty standard input: a command that reads it
@@ -94,6 +100,8 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		return benchCmd(ctx, cfg, logger, rest, stdin, stdout, stderr)
 	case "searchbench":
 		return searchBenchCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "chat":
 		return chatCmd(ctx, cfg, rest, getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":

@@ -32,7 +32,11 @@ func rebuildCmd(ctx context.Context, cfg config, logger *slog.Logger, args []str
 		return err
 	}
 	defer eng.Close()
-	stats, err := projections.RebuildAll(ctx, eng.Store, eng.Pool, selected, logger)
+	_, sealer, err := openSealer(ctx, cfg, eng, logger)
+	if err != nil {
+		return err
+	}
+	stats, err := projections.RebuildAllOpened(ctx, eng.Store, eng.Pool, selected, logger, sealer)
 	for _, s := range stats {
 		rate := 0.0
 		if s.Duration > 0 {

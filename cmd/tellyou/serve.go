@@ -89,7 +89,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
-	logTail, err := tail.New(tail.Config{Log: eng.Store, Logger: logger})
+	_, sealer, err := openSealer(ctx, cfg, eng, logger)
+	if err != nil {
+		return err
+	}
+	logTail, err := tail.New(tail.Config{Log: eng.Store, Logger: logger, Opener: sealer})
 	if err != nil {
 		return err
 	}
@@ -104,7 +108,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	cmds, err := command.NewCommands(command.Config{Store: store, History: rm, Policy: policy, Committed: fastPath,
 		Admission: command.AdmissionConfig{MaxInFlight: cfg.MaxInFlight,
-			TargetLatency: cfg.TargetLatency, MaxQueueDelay: cfg.MaxQueueDelay}})
+			TargetLatency: cfg.TargetLatency, MaxQueueDelay: cfg.MaxQueueDelay}, Sealer: sealer})
 	if err != nil {
 		return err
 	}
@@ -168,7 +172,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	// its client reads.
 	api, err := httpapi.New(httpapi.Config{
 		Commands: cmds, Queries: queries, Store: logTail, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
-		RequestTimeout: cfg.RequestTimeout, Presence: tracker,
+		RequestTimeout: cfg.RequestTimeout, Presence: tracker, Opener: sealer,
 	})
 	if err != nil {
 		return err
@@ -192,7 +196,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 			MaxConnsPerUser: cfg.MaxConnsPerUser, FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 			DisableCompression: !cfg.WSCompression,
 		},
-		Push: pushOpts, Bus: bus, DeadLetters: deadLetters, Presence: tracker,
+		Push: pushOpts, Bus: bus, DeadLetters: deadLetters, Presence: tracker, Opener: sealer,
 	})
 	if err != nil {
 		return err

@@ -42,10 +42,34 @@ type Event struct {
 	DecodeErr error
 }
 
-// Decode decodes a recorded event into an Event.
+// Decode decodes a recorded event into an Event, its content left as stored.
 func Decode(r events.RecordedEvent) *Event {
 	env, err := events.Decode(r)
 	return &Event{RecordedEvent: r, Envelope: env, DecodeErr: err}
+}
+
+// Opener opens the sealed content of a decoded payload (see
+// events/sealing.Sealer.Open): it returns the payload with its content in
+// clear, or marked Erased when the content's key is gone.
+type Opener interface {
+	Open(ctx context.Context, p events.Payload) (events.Payload, error)
+}
+
+// DecodeOpened is Decode followed by opening the payload with o (nil leaves
+// it as stored). An event whose content cannot be opened (forged, or the
+// keys out of reach) gets the reason as its DecodeErr, which followers
+// meet and read again like any event that could not be decoded.
+func DecodeOpened(ctx context.Context, r events.RecordedEvent, o Opener) *Event {
+	e := Decode(r)
+	if o == nil || e.DecodeErr != nil {
+		return e
+	}
+	p, err := o.Open(ctx, e.Envelope.Payload)
+	if err != nil {
+		return &Event{RecordedEvent: r, DecodeErr: fmt.Errorf("open %s@%d: %w", r.StreamID, r.Version, err)}
+	}
+	e.Envelope.Payload = p
+	return e
 }
 
 // Config configures a Tail.
@@ -63,6 +87,11 @@ type Config struct {
 	RetryDelay time.Duration
 	// Logger receives read failures (default slog.Default()).
 	Logger *slog.Logger
+	// Opener, when set, opens sealed content as events are decoded, once
+	// for every follower: they see content in clear, or Erased. The window
+	// keeps what it opened: content in it shredded meanwhile stays open
+	// there until it leaves the window.
+	Opener Opener
 }
 
 func (c *Config) setDefaults() {
@@ -174,10 +203,10 @@ func (t *Tail) Position() events.Position {
 
 // add decodes a batch read from the log and puts it in the window, evicting
 // the oldest events past Window, then wakes the followers.
-func (t *Tail) add(_ context.Context, batch []events.RecordedEvent) error {
+func (t *Tail) add(ctx context.Context, batch []events.RecordedEvent) error {
 	decoded := make([]*Event, len(batch))
 	for i, r := range batch {
-		decoded[i] = Decode(r)
+		decoded[i] = DecodeOpened(ctx, r, t.cfg.Opener)
 	}
 	t.mu.Lock()
 	for _, e := range decoded {
@@ -287,7 +316,7 @@ func (t *Tail) catchUp(ctx context.Context, after *events.Position, batchSize in
 			}
 			out := make([]*Event, len(recs))
 			for i, r := range recs {
-				out[i] = Decode(r)
+				out[i] = DecodeOpened(ctx, r, t.cfg.Opener)
 			}
 			return out, nil
 		}

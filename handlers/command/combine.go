@@ -119,7 +119,7 @@ func (r *SessionRepository) appendCombined(ctx context.Context, sessionID string
 		if len(payloads) == 0 {
 			continue
 		}
-		data, opEnvs, err := r.encode(op.meta, payloads)
+		data, opEnvs, err := r.encode(op.ctx, op.meta, payloads)
 		if err != nil {
 			op.err = err
 			continue

@@ -41,6 +41,11 @@ type Config struct {
 	Committed func(events.Committed)
 	// Admission bounds the commands this node takes on (see Admission).
 	Admission AdmissionConfig
+	// Sealer, when set, seals message and edit content before it is
+	// appended (events/sealing.Sealer); an erased sender's sends and edits
+	// are then refused (KindForbidden, "user erased"). Nil appends content
+	// in clear.
+	Sealer ContentSealer
 }
 
 func (c *Config) setDefaults() {
@@ -95,6 +100,7 @@ func NewCommands(cfg Config) (*Commands, error) {
 	if err != nil {
 		return nil, err
 	}
+	repo.sealer = cfg.Sealer
 	return &Commands{
 		Sessions:      repo,
 		Send:          &SendHandler{repo: repo, policy: cfg.Policy, history: cfg.History},

@@ -32,7 +32,7 @@ func TestRebuiltReadModelsEqualTheLiveOnes(t *testing.T) {
 
 	e.caughtUp(t)
 	live := dumpReadModels(t, e)
-	rebuilt, err := projections.RebuildAll(ctx, e.store, e.pool, nil, nil)
+	rebuilt, err := projections.RebuildAllOpened(ctx, e.store, e.pool, nil, nil, e.Sealer)
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}

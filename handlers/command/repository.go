@@ -11,6 +11,7 @@ import (
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/sealing"
 )
 
 // EventStore is what the handlers need of the event log.
@@ -68,6 +69,16 @@ type SessionRepository struct {
 	// of delivery); nil when nobody listens.
 	committed func(events.Committed)
 	admission *Admission
+	// sealer seals message content before it is appended; nil appends it
+	// in clear.
+	sealer ContentSealer
+}
+
+// ContentSealer seals the content of a payload before it is appended
+// (events/sealing.Sealer); other payloads come back unchanged. It fails
+// with an error wrapping sealing.ErrUserErased for an erased sender.
+type ContentSealer interface {
+	Seal(ctx context.Context, p events.Payload) (events.Payload, error)
 }
 
 // sessionEntry is a cached session state and the global position of the
@@ -228,7 +239,7 @@ func (r *SessionRepository) updateLocked(op *pendingUpdate) error {
 			}
 			return nil
 		}
-		data, envs, err := r.encode(meta, payloads)
+		data, envs, err := r.encode(ctx, meta, payloads)
 		if err != nil {
 			return err
 		}
@@ -315,9 +326,11 @@ func (r *SessionRepository) catchUp(ctx context.Context, sessionID string, entry
 	return entry, nil
 }
 
-// encode turns payloads into the events to append, and the same events as
-// envelopes for the fast path.
-func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) ([]events.EventData, []events.Envelope, error) {
+// encode turns payloads into the events to append, their content sealed
+// when the repository has a sealer, and the same events as envelopes for
+// the fast path, their content in clear (as an opener gives them). An
+// erased sender's content is refused as forbidden.
+func (r *SessionRepository) encode(ctx context.Context, meta RequestMeta, payloads []events.Payload) ([]events.EventData, []events.Envelope, error) {
 	correlation := meta.CorrelationID
 	if correlation == "" {
 		correlation = r.newID()
@@ -340,10 +353,22 @@ func (r *SessionRepository) encode(meta RequestMeta, payloads []events.Payload) 
 			},
 			Payload: p,
 		}
-		d, err := events.Encode(env)
+		stored := env
+		if r.sealer != nil {
+			sealed, err := r.sealer.Seal(ctx, p)
+			if errors.Is(err, sealing.ErrUserErased) {
+				return nil, nil, &domain.Error{Kind: domain.KindForbidden, Reason: "user erased"}
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			stored.Payload = sealed
+		}
+		d, err := events.Encode(stored)
 		if err != nil {
 			return nil, nil, err
 		}
+		env.Meta.SchemaVersion = events.SchemaVersionOf(stored.Payload)
 		env.Meta.EventID = d.EventID
 		out = append(out, d)
 		envs = append(envs, env)

@@ -101,7 +101,7 @@ func (h *Hub) busMessages(runs []appendOf) ([]*message.Message, error) {
 // follower delivers its event).
 func (h *Hub) receiveEvents(ctx context.Context, msgs <-chan *message.Message) error {
 	return h.receive(ctx, h.cfg.EventsTopic, msgs, func(m *message.Message) {
-		run, err := decodeBusEvent(m)
+		run, err := decodeBusEvent(ctx, m, h.cfg.Opener)
 		if err != nil {
 			h.cfg.Logger.Error("delivery: dropping an undecodable bus message; the follower delivers its event",
 				"id", m.UUID, "err", err)
@@ -130,8 +130,15 @@ func (h *Hub) receive(ctx context.Context, topic string, msgs <-chan *message.Me
 	}
 }
 
-// decodeBusEvent reads back what busMessages wrote.
-func decodeBusEvent(m *message.Message) (appendOf, error) {
+// Opener opens the sealed content of a decoded payload
+// (events/sealing.Sealer).
+type Opener interface {
+	Open(ctx context.Context, p events.Payload) (events.Payload, error)
+}
+
+// decodeBusEvent reads back what busMessages wrote, the event as stored,
+// and opens its sealed content with o (nil leaves it as stored).
+func decodeBusEvent(ctx context.Context, m *message.Message, o Opener) (appendOf, error) {
 	var b busEvent
 	if err := json.Unmarshal(m.Payload, &b); err != nil {
 		return appendOf{}, fmt.Errorf("decode bus message %s: %w", m.UUID, err)
@@ -143,6 +150,11 @@ func decodeBusEvent(m *message.Message) (appendOf, error) {
 		Type: b.Type, Data: b.Data, Metadata: b.Metadata})
 	if err != nil {
 		return appendOf{}, fmt.Errorf("decode bus message %s: %w", m.UUID, err)
+	}
+	if o != nil {
+		if env.Payload, err = o.Open(ctx, env.Payload); err != nil {
+			return appendOf{}, fmt.Errorf("open bus message %s: %w", m.UUID, err)
+		}
 	}
 	id, err := uuid.Parse(m.UUID)
 	if err != nil {

@@ -157,6 +157,10 @@ type Config struct {
 	// Now is the clock push latency is measured against the events'
 	// occurredAt (default time.Now). Redelivery uses the monotonic clock.
 	Now func() time.Time
+	// Opener opens the sealed content of events other nodes publish on the
+	// Bus (they travel as stored); nil leaves it sealed. The fast path
+	// carries content in clear and the follower reads a tail that opens it.
+	Opener Opener
 }
 
 func (c *Config) setDefaults() {

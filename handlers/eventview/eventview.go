@@ -2,11 +2,13 @@ package eventview
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/sealing"
 )
 
 // Event is one raw event as auditors and analytics consumers see it:
@@ -23,6 +25,9 @@ type Event struct {
 	Type           string          `json:"type"`
 	Data           json.RawMessage `json:"data"`
 	Metadata       json.RawMessage `json:"metadata"`
+	// Opened is set in the auditors' views of sealed content (see
+	// NewOpened), never in the analytics feed.
+	Opened *Opened `json:"opened,omitempty"`
 }
 
 // New renders a recorded event: data and metadata byte for byte as they were
@@ -92,4 +97,56 @@ func (e Event) Recorded() events.RecordedEvent {
 func isObject(raw json.RawMessage) bool {
 	raw = bytes.TrimLeft(raw, " \t\r\n")
 	return len(raw) > 0 && raw[0] == '{'
+}
+
+// Opened is what an auditor's view adds to an event whose content is sealed:
+// the outcome of opening it. Status is "content" (Content holds it),
+// "erased" (its key was shredded: the user was erased or its retention
+// passed) or "forged" (it failed authentication). The analytics feed never
+// carries it: content stays sealed there.
+type Opened struct {
+	Status  string `json:"status"`
+	Content string `json:"content,omitempty"`
+}
+
+// Opener opens the sealed content of a decoded payload
+// (events/sealing.Sealer).
+type Opener interface {
+	Open(ctx context.Context, p events.Payload) (events.Payload, error)
+}
+
+// NewOpened is New with Opened set when the event's content is sealed; o nil
+// or an event without sealed content gives New's view. Only a failure to
+// reach the keys is an error: forged content is shown as forged.
+func NewOpened(ctx context.Context, r events.RecordedEvent, o Opener) (Event, error) {
+	e := New(r)
+	if o == nil {
+		return e, nil
+	}
+	env, err := events.Decode(r)
+	if err != nil || events.SchemaVersionOf(env.Payload) < 2 {
+		return e, nil
+	}
+	p, err := o.Open(ctx, env.Payload)
+	switch {
+	case errors.Is(err, sealing.ErrForged):
+		e.Opened = &Opened{Status: "forged"}
+		return e, nil
+	case err != nil:
+		return Event{}, fmt.Errorf("open %s@%d for the audit: %w", r.StreamID, r.Version, err)
+	}
+	switch p := p.(type) {
+	case events.MessageSent:
+		e.Opened = opened(p.Content, p.Erased)
+	case events.MessageEdited:
+		e.Opened = opened(p.Content, p.Erased)
+	}
+	return e, nil
+}
+
+func opened(content string, erased bool) *Opened {
+	if erased {
+		return &Opened{Status: "erased"}
+	}
+	return &Opened{Status: "content", Content: content}
 }

@@ -6,6 +6,7 @@ package handlerstest
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/keystore"
 	"github.com/tellyou/tellyou/events/pgstore"
 	"github.com/tellyou/tellyou/events/pgstore/pgtest"
+	"github.com/tellyou/tellyou/events/sealing"
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
@@ -39,6 +42,12 @@ type Engine struct {
 	// FastPath receives the appends of Commands: set it to a delivery hub's
 	// Committed to deliver them by the fast path.
 	FastPath *FastPath
+	// Keys holds the data keys of sealed content (a random master key),
+	// and Sealer seals it in Commands and opens it in Runner: the log of
+	// an engine holds message content sealed, as a server's does. Give
+	// Sealer as the Opener of a tail, delivery or gateway built on Store.
+	Keys   *keystore.Store
+	Sealer *sealing.Sealer
 }
 
 // Clock is a server clock the test can move; it starts at the real time.
@@ -67,7 +76,7 @@ func New(t testing.TB, opts Options) *Engine {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	for _, migrate := range []func(context.Context, *pgxpool.Pool) error{pgstore.Migrate, readmodels.Migrate, auth.Migrate} {
+	for _, migrate := range []func(context.Context, *pgxpool.Pool) error{pgstore.Migrate, readmodels.Migrate, auth.Migrate, keystore.Migrate} {
 		if err := migrate(ctx, pool); err != nil {
 			t.Fatal(err)
 		}
@@ -88,13 +97,23 @@ func New(t testing.TB, opts Options) *Engine {
 		e.Clock.ms.Store(time.Now().UnixMilli())
 		now = e.Clock.Now
 	}
+	master := make([]byte, sealing.KeySize)
+	if _, err := rand.Read(master); err != nil {
+		t.Fatal(err)
+	}
+	if e.Keys, err = keystore.New(ctx, pool, keystore.Config{Master: master}); err != nil {
+		t.Fatal(err)
+	}
+	if e.Sealer, err = sealing.NewSealer(e.Keys); err != nil {
+		t.Fatal(err)
+	}
 	e.FastPath = &FastPath{}
 	e.Commands = e.newCommands(t, now, e.FastPath.Committed, opts.Admission)
 	if e.Queries, err = query.NewQueries(e.Commands, e.RM, store); err != nil {
 		t.Fatal(err)
 	}
 	e.Runner, err = projections.NewRunner(projections.RunnerConfig{
-		Store: store, Pool: pool, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Store: store, Pool: pool, Opener: e.Sealer, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +154,7 @@ func (e *Engine) NewNode(t testing.TB, now func() time.Time) *command.Commands {
 func (e *Engine) newCommands(t testing.TB, now func() time.Time, committed func(events.Committed), admission command.AdmissionConfig) *command.Commands {
 	t.Helper()
 	cmds, err := command.NewCommands(command.Config{Store: e.Store, History: e.RM, Policy: e.Policy, Now: now,
-		Committed: committed, Admission: admission})
+		Committed: committed, Admission: admission, Sealer: e.Sealer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,9 @@ type Config struct {
 	Options delivery.Options
 	Bus     delivery.Bus
 	Logger  *slog.Logger
+	// Opener opens sealed content in the log and on the bus (nil: pushed
+	// as stored).
+	Opener delivery.Opener
 }
 
 // Run starts delivery over cfg.Store and returns its hub once the hub and
@@ -37,12 +40,12 @@ func Run(tb testing.TB, cfg Config) *delivery.Hub {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
-	tl, err := tail.New(tail.Config{Log: cfg.Store, Logger: cfg.Logger})
+	tl, err := tail.New(tail.Config{Log: cfg.Store, Logger: cfg.Logger, Opener: cfg.Opener})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	hub, err := delivery.New(delivery.Config{Options: cfg.Options, Members: cfg.Members, Metrics: cfg.Metrics,
-		Bus: cfg.Bus, Logger: cfg.Logger})
+		Bus: cfg.Bus, Logger: cfg.Logger, Opener: cfg.Opener})
 	if err != nil {
 		tb.Fatal(err)
 	}

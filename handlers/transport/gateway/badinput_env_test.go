@@ -37,7 +37,7 @@ func newGuardedEnv(t *testing.T, limits ws.Limits) *env {
 		t.Fatal(err)
 	}
 	gw, err := gateway.New(gateway.Config{
-		Commands: eng.Commands, Queries: eng.Queries, Store: eng.Store, Secret: eng.Secret, Metrics: m,
+		Commands: eng.Commands, Queries: eng.Queries, Store: eng.Store, Secret: eng.Secret, Metrics: m, Opener: eng.Sealer,
 		Logger: logger, WS: limits, API: api,
 	})
 	if err != nil {

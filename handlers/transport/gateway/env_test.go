@@ -47,7 +47,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	eng := handlerstest.New(t, handlerstest.Options{Admission: opts.admission})
 	m := metrics.New()
 	gw, err := gateway.New(gateway.Config{
-		Commands: eng.Commands, Queries: eng.Queries, Store: eng.Store, Secret: eng.Secret, Metrics: m,
+		Commands: eng.Commands, Queries: eng.Queries, Store: eng.Store, Secret: eng.Secret, Metrics: m, Opener: eng.Sealer,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		WS:     opts.ws, Push: opts.push,
 	})
@@ -148,7 +148,7 @@ func (e *env) group(t *testing.T, owner string, members ...string) string {
 	return s.ID
 }
 
-// stream reads a session's whole stream.
+// stream reads a session's whole stream, its sealed content opened.
 func (e *env) stream(t *testing.T, sessionID string) []events.Envelope {
 	t.Helper()
 	recs, err := e.Store.ReadStream(context.Background(), sessionID, 1, 100000)
@@ -159,6 +159,9 @@ func (e *env) stream(t *testing.T, sessionID string) []events.Envelope {
 	for _, r := range recs {
 		env, err := events.Decode(r)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if env.Payload, err = e.Sealer.Open(context.Background(), env.Payload); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, env)

@@ -65,6 +65,11 @@ type Config struct {
 	// API serves every path but WSPath (the HTTP API, health and metrics).
 	// Nil answers those paths with a JSON 404.
 	API http.Handler
+	// Opener opens sealed content (events/sealing.Sealer) in events other
+	// nodes publish on the Bus and, when the gateway makes its own tail, in
+	// the log it follows. A Log given by the caller opens content itself
+	// (tail.Config.Opener). Nil pushes content as stored.
+	Opener delivery.Opener
 }
 
 func (c *Config) setDefaults() {
@@ -113,7 +118,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{ready: make(chan struct{})}
 	if cfg.Log == nil {
 		var err error
-		if cfg.Log, err = tail.New(tail.Config{Log: cfg.Store, Logger: cfg.Logger}); err != nil {
+		if cfg.Log, err = tail.New(tail.Config{Log: cfg.Store, Logger: cfg.Logger, Opener: cfg.Opener}); err != nil {
 			return nil, err
 		}
 		g.ownTail = true
@@ -121,7 +126,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.cfg = cfg
 	var err error
 	hubCfg := delivery.Config{Options: cfg.Push, Members: cfg.Queries, Metrics: cfg.Metrics,
-		Bus: cfg.Bus, DeadLetters: cfg.DeadLetters, Logger: cfg.Logger, Now: cfg.Now}
+		Bus: cfg.Bus, DeadLetters: cfg.DeadLetters, Logger: cfg.Logger, Now: cfg.Now, Opener: cfg.Opener}
 	if cfg.Presence != nil {
 		hubCfg.Connections = cfg.Presence
 	}

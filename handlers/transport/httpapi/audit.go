@@ -43,7 +43,11 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	}
 	out := auditAnswer{Events: make([]wire.AuditEvent, 0, len(recs))}
 	for _, rec := range recs {
-		out.Events = append(out.Events, wire.NewAuditEvent(rec))
+		ev, err := wire.NewOpenedAuditEvent(r.Context(), rec, a.cfg.Opener)
+		if err != nil {
+			return err
+		}
+		out.Events = append(out.Events, ev)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

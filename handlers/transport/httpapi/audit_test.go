@@ -58,12 +58,19 @@ func TestAuditShowsRawEventsToAuditorsOnly(t *testing.T) {
 	if err := json.Unmarshal(evs[1].Metadata, &meta); err != nil || meta.Actor != "bob" || meta.CorrelationID == "req-42" {
 		t.Fatalf("send metadata = %+v, %v", meta, err)
 	}
+	// The content is stored sealed; the auditor sees it as stored and
+	// what opening it gives.
 	var data struct {
-		Content string `json:"content"`
-		Seq     int64  `json:"seq"`
+		Content string          `json:"content"`
+		Seq     int64           `json:"seq"`
+		Sealed  json.RawMessage `json:"sealed"`
 	}
-	if err := json.Unmarshal(evs[1].Data, &data); err != nil || data.Content != "on the record" || data.Seq != 1 {
-		t.Fatalf("MessageSent data = %s, %v", evs[1].Data, err)
+	if err := json.Unmarshal(evs[1].Data, &data); err != nil || data.Content != "" || data.Seq != 1 || len(data.Sealed) == 0 ||
+		evs[1].Opened == nil || *evs[1].Opened != (auditOpened{Status: "content", Content: "on the record"}) || evs[0].Opened != nil {
+		t.Fatalf("MessageSent data = %s, opened %+v, %v", evs[1].Data, evs[1].Opened, err)
+	}
+	if err := json.Unmarshal(evs[1].Metadata, &meta); err != nil || meta.SchemaVersion != 2 {
+		t.Fatalf("sealed send metadata = %+v, %v; want schema version 2", meta, err)
 	}
 
 	pages := []struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/command"
+	"github.com/tellyou/tellyou/handlers/eventview"
 	"github.com/tellyou/tellyou/handlers/metrics"
 	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
@@ -80,6 +81,10 @@ type Config struct {
 	// reads from the read models and writes between two flushes (default
 	// readmodels.DefaultExportPage, at most readmodels.MaxExportPage).
 	ExportPage int
+	// Opener opens sealed content for the audit endpoint, which shows each
+	// event as stored plus the outcome of opening it (nil: as stored only).
+	// The feed never opens content.
+	Opener eventview.Opener
 }
 
 func (c *Config) setDefaults() {

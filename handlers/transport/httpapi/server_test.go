@@ -44,7 +44,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	ready := func(context.Context) error { return nil }
 	s.ready.Store(&ready)
 	api, err := httpapi.New(httpapi.Config{
-		Commands: s.Commands, Queries: s.Queries, Store: s.Store, Secret: s.Secret, Metrics: s.metrics,
+		Commands: s.Commands, Queries: s.Queries, Store: s.Store, Secret: s.Secret, Metrics: s.metrics, Opener: s.Sealer,
 		Ready:         func(ctx context.Context) error { return (*s.ready.Load())(ctx) },
 		Logger:        slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		FeedKeepAlive: opts.feedKeepAlive,
@@ -244,6 +244,11 @@ type (
 		Type           string          `json:"type"`
 		Data           json.RawMessage `json:"data"`
 		Metadata       json.RawMessage `json:"metadata"`
+		Opened         *auditOpened    `json:"opened"`
+	}
+	auditOpened struct {
+		Status  string `json:"status"`
+		Content string `json:"content"`
 	}
 	auditAnswer struct {
 		Events []auditEvent `json:"events"`

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"context"
+
 	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/eventview"
 )
@@ -13,3 +15,9 @@ type AuditEvent = eventview.Event
 // NewAuditEvent renders a recorded event for auditors: data and metadata byte
 // for byte as they were appended.
 func NewAuditEvent(r events.RecordedEvent) AuditEvent { return eventview.New(r) }
+
+// NewOpenedAuditEvent is NewAuditEvent with the outcome of opening sealed
+// content (see eventview.NewOpened).
+func NewOpenedAuditEvent(ctx context.Context, r events.RecordedEvent, o eventview.Opener) (AuditEvent, error) {
+	return eventview.NewOpened(ctx, r, o)
+}

@@ -37,7 +37,7 @@ func newLiveEnv(t *testing.T, limits ws.Limits) *liveEnv {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
-	hub := deliverytest.Run(t, deliverytest.Config{Store: e.Store, Members: e.Queries, Metrics: m, Logger: logger})
+	hub := deliverytest.Run(t, deliverytest.Config{Store: e.Store, Members: e.Queries, Metrics: m, Logger: logger, Opener: e.Sealer})
 	e.FastPath.Set(hub.Committed)
 	h, err := ws.New(ws.Config{Commands: e.Commands, Queries: e.Queries, Hub: hub, Secret: e.Secret,
 		Metrics: m, Logger: logger, Limits: limits})
