@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,15 +57,19 @@ func TestServePublishesTheFeedOnNATS(t *testing.T) {
 			if ev.Type != events.TypeMessageSent {
 				continue
 			}
+			// The feed carries events as stored: metadata in clear,
+			// content sealed (see SECURITY.md).
 			var data struct {
-				Content string `json:"content"`
-				Seq     int64  `json:"seq"`
+				Content string          `json:"content"`
+				Seq     int64           `json:"seq"`
+				Sealed  json.RawMessage `json:"sealed"`
 			}
 			if err := json.Unmarshal(ev.Data, &data); err != nil {
 				t.Fatal(err)
 			}
-			if ev.StreamID != ack["sessionId"] || data.Content != "for the analysts" || data.Seq != 1 {
-				t.Fatalf("feed carried %s %s seq %d %q, want the message just sent", ev.Type, ev.StreamID, data.Seq, data.Content)
+			if ev.StreamID != ack["sessionId"] || data.Content != "" || data.Seq != 1 || len(data.Sealed) == 0 ||
+				bytes.Contains(ev.Data, []byte("for the analysts")) {
+				t.Fatalf("feed carried %s %s seq %d %s, want the message just sent, sealed", ev.Type, ev.StreamID, data.Seq, ev.Data)
 			}
 			return
 		}
