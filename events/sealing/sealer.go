@@ -1,10 +1,13 @@
 package sealing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/tellyou/tellyou/events"
 )
@@ -29,16 +32,47 @@ type KeySource interface {
 // Sealer seals the content of MessageSent and MessageEdited payloads before
 // they are appended, and opens it when they are read. Other payloads pass
 // through unchanged. It is safe for concurrent use.
+//
+// Every seal and open asks the key source for its key (the keystore answers
+// from its cache), so a shredded key is never used again; the sealer only
+// keeps the AES-GCM state of recent keys (boxCacheSize of them), which is
+// rebuilt when the key source's answer differs.
 type Sealer struct {
-	keys KeySource
+	keys  KeySource
+	boxes *lru.Cache[string, *keyedBox]
 }
+
+// keyedBox is a box and the key it was made from.
+type keyedBox struct {
+	key []byte
+	box *Box
+}
+
+const boxCacheSize = 1024
 
 // NewSealer returns a sealer taking its keys from keys.
 func NewSealer(keys KeySource) (*Sealer, error) {
 	if keys == nil {
 		return nil, errors.New("sealer: nil key source")
 	}
-	return &Sealer{keys: keys}, nil
+	boxes, err := lru.New[string, *keyedBox](boxCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("sealer: %w", err)
+	}
+	return &Sealer{keys: keys, boxes: boxes}, nil
+}
+
+// box returns the box of key keyID, made once per key.
+func (s *Sealer) box(keyID string, key []byte) (*Box, error) {
+	if kb, ok := s.boxes.Get(keyID); ok && bytes.Equal(kb.key, key) {
+		return kb.box, nil
+	}
+	box, err := NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	s.boxes.Add(keyID, &keyedBox{key: bytes.Clone(key), box: box})
+	return box, nil
 }
 
 // Seal returns p with its content sealed: Sealed set, Content empty. The key
@@ -76,7 +110,7 @@ func (s *Sealer) seal(ctx context.Context, sender, sessionID, messageID, eventTy
 	if err != nil {
 		return nil, fmt.Errorf("seal %s %s: %w", eventType, messageID, err)
 	}
-	box, err := NewBox(key)
+	box, err := s.box(keyID, key)
 	if err != nil {
 		return nil, fmt.Errorf("seal %s %s: %w", eventType, messageID, err)
 	}
@@ -126,7 +160,7 @@ func (s *Sealer) open(ctx context.Context, sealed *events.Sealed, sessionID, mes
 	if err != nil {
 		return "", false, fmt.Errorf("open %s %s: %w", eventType, messageID, err)
 	}
-	box, err := NewBox(key)
+	box, err := s.box(sealed.KeyID, key)
 	if err != nil {
 		return "", false, fmt.Errorf("open %s %s: %w", eventType, messageID, err)
 	}
