@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/keystore"
+	"github.com/tellyou/tellyou/events/sealing"
 )
 
 // loggedEvent is one row of tellyou_events.
@@ -20,6 +22,53 @@ type loggedEvent struct {
 	Type     string
 	Data     json.RawMessage
 	Metadata json.RawMessage
+	// Opened is Data with sealed content opened (the log holds message
+	// content sealed); nil for events without sealed content.
+	Opened json.RawMessage
+}
+
+// clear is the event's payload with its content in clear.
+func (e loggedEvent) clear() json.RawMessage {
+	if e.Opened != nil {
+		return e.Opened
+	}
+	return e.Data
+}
+
+// openSealed fills in Opened for the events with sealed content, with the
+// keys and the master key the servers generated in the database.
+func openSealed(ctx context.Context, db *pgxpool.Pool, sessions map[string]*sessionLog) error {
+	master, err := keystore.LoadOrCreateMaster(ctx, db)
+	if err != nil {
+		return err
+	}
+	keys, err := keystore.New(ctx, db, keystore.Config{Master: master})
+	if err != nil {
+		return err
+	}
+	sealer, err := sealing.NewSealer(keys)
+	if err != nil {
+		return err
+	}
+	for _, s := range sessions {
+		for i, e := range s.events {
+			if e.Type != events.TypeMessageSent && e.Type != events.TypeMessageEdited {
+				continue
+			}
+			env, err := events.Decode(events.RecordedEvent{StreamID: e.StreamID, Version: e.Version, Type: e.Type, Data: e.Data, Metadata: e.Metadata})
+			if err != nil || events.SchemaVersionOf(env.Payload) < 2 {
+				continue // checkLog reports what cannot be decoded
+			}
+			p, err := sealer.Open(ctx, env.Payload)
+			if err != nil {
+				return fmt.Errorf("open %s@%d: %w", e.StreamID, e.Version, err)
+			}
+			if s.events[i].Opened, err = json.Marshal(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // sessionLog is one session's stream as the log holds it.
@@ -76,7 +125,10 @@ func readLog(ctx context.Context, db *pgxpool.Pool) (map[string]*sessionLog, err
 		}
 		s.version = v
 	}
-	return sessions, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tellyou_streams: %w", err)
+	}
+	return sessions, openSealed(ctx, db, sessions)
 }
 
 // checkLog checks the log on its own and against what the clients planned and
@@ -136,7 +188,7 @@ func checkLog(logs map[string]*sessionLog, clients []*chatClient) []string {
 				}
 			case events.TypeMessageSent:
 				var p events.MessageSent
-				if err := json.Unmarshal(e.Data, &p); err != nil {
+				if err := json.Unmarshal(e.clear(), &p); err != nil {
 					report("stream %s version %d: undecodable MessageSent %s: %v", id, e.Version, e.Data, err)
 					continue
 				}
