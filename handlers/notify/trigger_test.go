@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 	"github.com/tellyou/tellyou/handlers/notify"
@@ -74,9 +76,12 @@ func newTriggerEnv(t *testing.T) *triggerEnv {
 
 // startTrigger runs a trigger until the returned stop is called or the test
 // ends, and waits until it has its checkpoint.
-func (e *triggerEnv) startTrigger(t *testing.T, cfg notify.TriggerConfig) (stop func()) {
+func (e *triggerEnv) startTrigger(t *testing.T, cfg notify.TriggerConfig) (stop func(), tr *notify.Trigger) {
 	t.Helper()
-	cfg.Log, cfg.Pool, cfg.Sessions, cfg.Presence = e.Store, e.Pool, e.Commands.Sessions, e.online
+	cfg.Log, cfg.Pool, cfg.Presence = e.Store, e.Pool, e.online
+	if cfg.Sessions == nil {
+		cfg.Sessions = e.Commands.Sessions
+	}
 	cfg.LeaseRetry, cfg.RetryBackoff = 50*time.Millisecond, 20*time.Millisecond
 	tr, err := notify.NewTrigger(cfg)
 	if err != nil {
@@ -99,7 +104,7 @@ func (e *triggerEnv) startTrigger(t *testing.T, cfg notify.TriggerConfig) (stop 
 		_, ok, err := notify.TriggerCheckpoint(ctx, e.Pool, nameOr(cfg.Name))
 		return err == nil && ok
 	})
-	return stop
+	return stop, tr
 }
 
 func nameOr(name string) string {
@@ -191,7 +196,7 @@ func TestTriggerNotifiesOfflineUnmutedRecipientsOnce(t *testing.T) {
 func TestTriggerResumesFromItsCheckpointWithoutDuplicates(t *testing.T) {
 	t.Parallel()
 	e := newTriggerEnv(t)
-	stop := e.startTrigger(t, notify.TriggerConfig{BatchSize: 2})
+	stop, _ := e.startTrigger(t, notify.TriggerConfig{BatchSize: 2})
 	var sent []command.SendAck
 	for i := range 3 {
 		sent = append(sent, e.SendTo(t, "ann", "bob", "before the stop", "b"+string(rune('0'+i))))
@@ -239,5 +244,80 @@ func TestTriggerConfigValidate(t *testing.T) {
 	t.Parallel()
 	if _, err := notify.NewTrigger(notify.TriggerConfig{}); err == nil {
 		t.Error("a trigger without dependencies was built")
+	}
+}
+
+// viewCounter counts the trigger's reads of session state: one per message
+// decided, again on each retry.
+type viewCounter struct {
+	notify.Sessions
+	n atomic.Int64
+}
+
+func (v *viewCounter) View(ctx context.Context, id string, read func(*domain.Session)) error {
+	v.n.Add(1)
+	return v.Sessions.View(ctx, id, read)
+}
+
+func TestTriggerEnqueuesNothingUnlessItsCheckpointCommits(t *testing.T) {
+	t.Parallel()
+	e := newTriggerEnv(t)
+	ctx := context.Background()
+	views := &viewCounter{Sessions: e.Commands.Sessions}
+	e.startTrigger(t, notify.TriggerConfig{Sessions: views})
+	before, _, err := notify.TriggerCheckpoint(ctx, e.Pool, notify.DefaultTriggerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint's write fails while test_refuse holds a row, after the
+	// outbox rows of the same transaction were written.
+	if _, err := e.Pool.Exec(ctx, `
+		CREATE TABLE test_refuse (x int);
+		INSERT INTO test_refuse VALUES (1);
+		CREATE FUNCTION test_refuse_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF EXISTS (SELECT 1 FROM test_refuse) THEN RAISE EXCEPTION 'checkpoint refused by the test'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER test_refuse BEFORE INSERT OR UPDATE ON tellyou_notify_checkpoints
+			FOR EACH ROW EXECUTE FUNCTION test_refuse_checkpoint();`); err != nil {
+		t.Fatal(err)
+	}
+	sent := e.SendTo(t, "ann", "bob", "are you there?", "c1")
+	eventually(t, "the trigger to try the message three times", func() bool { return views.n.Load() >= 3 })
+	if n, err := e.outbox.Pending(ctx); err != nil || n != 0 || len(e.rc.requests()) != 0 {
+		t.Fatalf("%d pending (%v), %d requests while the checkpoint cannot move; want none", n, err, len(e.rc.requests()))
+	}
+	if pos, _, err := notify.TriggerCheckpoint(ctx, e.Pool, notify.DefaultTriggerName); err != nil || pos != before {
+		t.Fatalf("checkpoint %d (%v), want it still at %d", pos, err, before)
+	}
+	if _, err := e.Pool.Exec(ctx, `DELETE FROM test_refuse`); err != nil {
+		t.Fatal(err)
+	}
+	got := e.delivered(t)
+	if ns := got[notify.WebhookID("bob", sent.MessageID)]; len(got) != 1 || len(ns) != 1 {
+		t.Fatalf("delivered %+v, want one notification to bob", got)
+	}
+}
+
+func TestOneOfTwoTriggersDecides(t *testing.T) {
+	t.Parallel()
+	e := newTriggerEnv(t)
+	_, a := e.startTrigger(t, notify.TriggerConfig{})
+	_, b := e.startTrigger(t, notify.TriggerConfig{})
+	// Both share the lease; a standby keeps trying, so look a while.
+	for range 10 {
+		if a.Leader() == b.Leader() {
+			t.Fatalf("leaders: %v and %v, want exactly one", a.Leader(), b.Leader())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var sent []command.SendAck
+	for i := range 5 {
+		sent = append(sent, e.SendTo(t, "ann", "bob", "once each", "c"+string(rune('0'+i))))
+	}
+	got := e.delivered(t)
+	if len(got) != len(sent) || len(e.rc.requests()) != len(sent) {
+		t.Errorf("%d notifications in %d requests, want %d", len(got), len(e.rc.requests()), len(sent))
 	}
 }
