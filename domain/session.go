@@ -13,6 +13,9 @@ type Member struct {
 	UserID      string
 	ReceivedSeq int64
 	ReadSeq     int64
+	// Muted is the member's own setting: no offline notifications for the
+	// session. A member removed and added again starts unmuted.
+	Muted bool
 }
 
 // Session is the state of one session, rebuilt by Apply from its event stream.
@@ -162,6 +165,10 @@ func (s *Session) Apply(version int64, p events.Payload) {
 	case events.ReactionRemoved:
 		key, _ := messageKeyOf(e.MessageID)
 		s.reactions.remove(key, e.Emoji, e.UserID)
+	case events.MemberSettingsChanged:
+		if m, ok := s.Members[e.UserID]; ok {
+			m.Muted = e.Muted
+		}
 	}
 	// MessageEdited changes nothing the decisions read.
 }
@@ -215,6 +222,10 @@ func payloadValue(p events.Payload) events.Payload {
 			return *e
 		}
 	case *events.ReactionRemoved:
+		if e != nil {
+			return *e
+		}
+	case *events.MemberSettingsChanged:
 		if e != nil {
 			return *e
 		}

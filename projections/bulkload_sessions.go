@@ -27,8 +27,11 @@ type bulkSession struct {
 	createdAt, lastSeq, lastActivity int64
 }
 
-// bulkMarks are an rm_members row's watermarks.
-type bulkMarks struct{ received, read int64 }
+// bulkMarks are an rm_members row's watermarks and setting.
+type bulkMarks struct {
+	received, read int64
+	muted          bool
+}
 
 func (sessionsProjection) newBulkLoad(tables TableNames, copyRows int) bulkLoad {
 	return &sessionsLoad{sessionsTable: tables.name("rm_sessions"), membersTable: tables.name("rm_members"),
@@ -100,6 +103,13 @@ func (l *sessionsLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		if m := l.members[memberKey{e.SessionID, e.UserID}]; m != nil {
 			m.read = max(m.read, e.UpToSeq)
 		}
+	case events.MemberSettingsChanged:
+		if err := l.check(ev, e.SessionID, []string{e.UserID}); err != nil {
+			return err
+		}
+		if m := l.members[memberKey{e.SessionID, e.UserID}]; m != nil {
+			m.muted = e.Muted
+		}
 	}
 	return nil
 }
@@ -138,11 +148,11 @@ func (l *sessionsLoad) finish(w *rowWriter) error {
 		keys := slices.SortedFunc(maps.Keys(members), func(a, b memberKey) int {
 			return cmp.Or(cmp.Compare(a.session, b.session), cmp.Compare(a.user, b.user))
 		})
-		v = v[:4]
-		return copyRows(ctx, conn, l.membersTable, []string{"session_id", "user_id", "received_seq", "read_seq"},
+		v = v[:5]
+		return copyRows(ctx, conn, l.membersTable, []string{"session_id", "user_id", "received_seq", "read_seq", "muted"},
 			len(keys), l.copyRows, func(i int) []any {
 				m := members[keys[i]]
-				v[0], v[1], v[2], v[3] = keys[i].session, keys[i].user, m.received, m.read
+				v[0], v[1], v[2], v[3], v[4] = keys[i].session, keys[i].user, m.received, m.read, m.muted
 				return v
 			})
 	})

@@ -10,7 +10,7 @@
 //     MessageRecalled, MessageEdited, ReactionAdded, ReactionRemoved.
 //   - "sessions" (Sessions) owns rm_sessions and rm_members: SessionCreated,
 //     MembersAdded, MembersRemoved, MessageSent, MessagesReceived,
-//     MessagesRead.
+//     MessagesRead, MemberSettingsChanged.
 //   - "search" (Search) owns rm_search: MessageSent, MessageEdited,
 //     MessageRecalled.
 //

@@ -57,8 +57,13 @@ func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 	g.Unreact("bob", longOnes[3], "🎉")
 	g.React("bob", longOnes[3], "🎉")
 	g.Recall(fresh)
+	g.Mute("bob", true)
+	g.Mute("carol", true) // removed below: the setting goes with the row
+	g.Mute("alice", true)
+	g.Mute("alice", false)
 	g.Add("alice", "dave")
 	g.Remove("alice", "carol")
+	g.Mute("carol", true) // no row: carol left
 	g.Received("carol", g.Seq) // no row: carol left
 	g.Read("dave", 2)          // below the watermark dave joined with
 	env.WaitCaughtUp()

@@ -13,7 +13,7 @@ import (
 // move forward: a lower one arriving late changes nothing. Members added to a
 // session start with both watermarks at the event's AtSeq, so earlier history
 // is readable but neither unread nor in their inbox; removed members lose
-// their row.
+// their row. A member's muted follows their MemberSettingsChanged.
 func Sessions() Projection { return sessionsProjection{} }
 
 type sessionsProjection struct{}
@@ -24,7 +24,8 @@ func (sessionsProjection) Tables() []string { return []string{"rm_sessions", "rm
 func (sessionsProjection) Handles(eventType string) bool {
 	switch eventType {
 	case events.TypeSessionCreated, events.TypeMembersAdded, events.TypeMembersRemoved,
-		events.TypeMessageSent, events.TypeMessagesReceived, events.TypeMessagesRead:
+		events.TypeMessageSent, events.TypeMessagesReceived, events.TypeMessagesRead,
+		events.TypeMemberSettingsChanged:
 		return true
 	}
 	return false
@@ -78,6 +79,12 @@ func (sessionsProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Recor
 		}
 		b.Queue(`UPDATE `+members+` SET read_seq = GREATEST(read_seq, $3)
 			WHERE session_id = $1 AND user_id = $2`, e.SessionID, e.UserID, e.UpToSeq)
+	case events.MemberSettingsChanged:
+		if err := checkStream(ev, e.SessionID); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+members+` SET muted = $3 WHERE session_id = $1 AND user_id = $2`,
+			e.SessionID, e.UserID, e.Muted)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func createCountingTable(t testing.TB, env *projectiontest.Env) {
 }
 
 // buildLog appends a realistic log of about n events over several direct and
-// group sessions: messages, acks, recalls, members joining and leaving.
+// group sessions: messages, acks, recalls, mutes, members joining and leaving.
 func buildLog(t testing.TB, env *projectiontest.Env, n int, seed uint64) []*projectiontest.SessionLog {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, seed))
@@ -68,6 +68,9 @@ func buildLog(t testing.TB, env *projectiontest.Env, n int, seed uint64) []*proj
 		s := logs[rng.IntN(len(logs))]
 		ms := members[s.ID]
 		u := ms[rng.IntN(len(ms))]
+		if count%50 == 13 { // mutes and unmutes, without drawing from rng
+			s.Mute(u, count%100 == 13)
+		}
 		switch r := rng.IntN(100); {
 		case r < 60:
 			sent = append(sent, s.Send(u, fmt.Sprintf("message %d", count)))

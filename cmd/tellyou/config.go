@@ -10,6 +10,7 @@ import (
 
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/feedbus"
+	"github.com/tellyou/tellyou/handlers/notify"
 	"github.com/tellyou/tellyou/handlers/presence"
 	"github.com/tellyou/tellyou/handlers/transport/ws"
 )
@@ -83,6 +84,16 @@ type config struct {
 
 	// Sealing holds the master keys of sealed content (serve_sealing.go).
 	Sealing sealingConfig
+	// Offline notifications (serve_notify.go), off while NotifyURL is empty.
+	// NotifyURL is where they are POSTed (TELLYOU_NOTIFY_URL), signed with
+	// NotifySecret ("whsec_" and base64, TELLYOU_NOTIFY_SECRET, required
+	// with the URL); NotifyTimeout bounds one request (TELLYOU_NOTIFY_TIMEOUT,
+	// default 10s) and NotifyMaxAttempts the attempts before a notification
+	// is dead-lettered (TELLYOU_NOTIFY_MAX_ATTEMPTS, default 8).
+	NotifyURL         string
+	NotifySecret      string
+	NotifyTimeout     time.Duration
+	NotifyMaxAttempts int
 }
 
 // busPrefixPattern is what NATS allows in a stream name and a subject token.
@@ -221,6 +232,24 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	if c.Sealing, err = parseSealingConfig(getenv); err != nil {
 		return config{}, err
+	}
+
+	setString("TELLYOU_NOTIFY_URL", &c.NotifyURL)
+	c.NotifySecret = strings.TrimSpace(getenv("TELLYOU_NOTIFY_SECRET"))
+	c.NotifyTimeout, c.NotifyMaxAttempts = notify.DefaultTimeout, notify.DefaultMaxAttempts
+	if v := strings.TrimSpace(getenv("TELLYOU_NOTIFY_TIMEOUT")); v != "" {
+		if c.NotifyTimeout, err = time.ParseDuration(v); err != nil || c.NotifyTimeout <= 0 {
+			return config{}, fmt.Errorf("TELLYOU_NOTIFY_TIMEOUT=%q: want a positive duration such as 10s", v)
+		}
+	}
+	if err := positiveInts(getenv, map[string]*int{"TELLYOU_NOTIFY_MAX_ATTEMPTS": &c.NotifyMaxAttempts}); err != nil {
+		return config{}, err
+	}
+	if c.NotifyURL != "" {
+		check := notify.Config{Outbox: &notify.Outbox{}, URL: c.NotifyURL, Secret: c.NotifySecret}
+		if err := check.Validate(); err != nil {
+			return config{}, fmt.Errorf("offline notifications (TELLYOU_NOTIFY_URL): %w", err)
+		}
 	}
 	return c, nil
 }

@@ -202,6 +202,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return err
 	}
 
+	runNotify, err := newNotify(cfg, notifyDeps{Pool: eng.Pool, Log: logTail, Sessions: cmds.Sessions,
+		Presence: tracker, Metrics: m, Logger: logger})
+	if err != nil {
+		return err
+	}
+
 	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(api.CloseFeeds)
 
@@ -221,6 +227,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if feedRelay != nil {
 		// Every node runs the relay; the one holding its lease publishes.
 		wg.Go(func() { _ = feedRelay.Run(runCtx) }) // failures are logged and retried inside
+	}
+	if runNotify != nil {
+		runNotify(runCtx, &wg)
 	}
 	gwErr := make(chan error, 1)
 	go func() {

@@ -38,6 +38,7 @@ func TestServerMatchesDescription(t *testing.T) {
 	t.Run("operations", func(t *testing.T) { checkOperations(t, c) })
 	t.Run("sessions", func(t *testing.T) { checkSessions(t, c, w) })
 	t.Run("changeMembers", func(t *testing.T) { checkChangeMembers(t, c, w) })
+	t.Run("updateMemberSettings", func(t *testing.T) { checkMute(t, c, w) })
 	t.Run("listMessages", func(t *testing.T) { checkMessages(t, c, w) })
 	t.Run("inbox and unread", func(t *testing.T) { checkInboxAndUnread(t, c, w) })
 	t.Run("audit", func(t *testing.T) { checkAudit(t, c, w) })

@@ -87,6 +87,7 @@ type Commands struct {
 	React         *ReactHandler
 	CreateGroup   *CreateGroupHandler
 	ChangeMembers *ChangeMembersHandler
+	Mute          *MuteHandler
 }
 
 // NewCommands builds the command handlers.
@@ -110,5 +111,6 @@ func NewCommands(cfg Config) (*Commands, error) {
 		React:         &ReactHandler{repo: repo, policy: cfg.Policy, history: cfg.History},
 		CreateGroup:   &CreateGroupHandler{repo: repo, policy: cfg.Policy},
 		ChangeMembers: &ChangeMembersHandler{repo: repo, policy: cfg.Policy},
+		Mute:          &MuteHandler{repo: repo},
 	}, nil
 }

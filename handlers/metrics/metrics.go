@@ -53,6 +53,11 @@ type Metrics struct {
 	EventStoreRead   *prometheus.HistogramVec
 	EventStoreErrors *prometheus.CounterVec
 	EventsAppended   prometheus.Counter
+
+	// Notifications counts the recipients of messages the offline
+	// notification trigger decided on, by outcome: enqueued, muted, online,
+	// stale (see notify.Outcome*).
+	Notifications *prometheus.CounterVec
 }
 
 // New creates the instruments on a fresh registry, which also carries the Go
@@ -106,6 +111,10 @@ func New() *Metrics {
 		Help: "Runs of events pushed without the events before them, which did not come within the hold timeout.",
 	})
 	m.EventStoreAppend, m.EventStoreRead, m.EventStoreErrors, m.EventsAppended = newEventStoreMetrics()
+	m.Notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tellyou_notifications_total",
+		Help: "Recipients of messages the offline notification trigger decided on, by outcome (enqueued, muted, online, stale).",
+	}, []string{"outcome"})
 	// The error codes that mean the server failed (PROTOCOL.md) are present
 	// at zero from the start, so that an alert on their rate sees the first.
 	for _, code := range []string{"internal", "unavailable"} {
@@ -117,7 +126,7 @@ func New() *Metrics {
 		m.MessagesSent, m.SendAckLatency, m.PushLatency, m.ConnectedClients, m.Redeliveries,
 		m.RateLimited, m.SlowClientsClosed, m.FrameErrors, m.HTTPRequests, m.DeadLetters, m.ProjectionFailures,
 		m.EventStoreAppend, m.EventStoreRead, m.EventStoreErrors, m.EventsAppended,
-		m.DeliveryEvents, m.DeliveryGapsSkipped,
+		m.DeliveryEvents, m.DeliveryGapsSkipped, m.Notifications,
 	)
 	return m
 }

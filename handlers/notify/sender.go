@@ -22,6 +22,7 @@ const maxErrorBody = 256
 type Sender struct {
 	cfg    Config
 	signer *standardwebhooks.Webhook
+	wake   chan struct{}
 }
 
 // NewSender returns a Sender; Run starts it.
@@ -34,7 +35,16 @@ func NewSender(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notify config: secret: %w", err)
 	}
-	return &Sender{cfg: cfg, signer: signer}, nil
+	return &Sender{cfg: cfg, signer: signer, wake: make(chan struct{}, 1)}, nil
+}
+
+// Wake makes Run look at the outbox now rather than at its next poll: the
+// trigger calls it after it enqueued. It never blocks.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Run delivers notifications until ctx ends, then waits for the requests in
@@ -86,6 +96,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-freed:
+		case <-s.wake:
 		case <-timer.C:
 		}
 	}

@@ -361,3 +361,37 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowReceiverIsRetriedUnderTheSameWebhookID(t *testing.T) {
+	t.Parallel()
+	ob := newOutbox(t)
+	// The first attempt is answered only after the sender's timeout; the
+	// receiver still takes it in (a gateway that was merely slow), so the
+	// retry is a repeat it must recognise by its webhook-id.
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	})
+	if err := ob.Enqueue(context.Background(), note("bob", "m-1")); err != nil {
+		t.Fatal(err)
+	}
+	run(t, notify.Config{Outbox: ob, URL: rc.srv.URL, Timeout: 300 * time.Millisecond})
+	eventually(t, "the outbox to empty", pendingIs(t, ob, 0))
+	got := rc.requests()
+	if len(got) != 2 {
+		t.Fatalf("%d requests, want 2 (one timed out, one answered)", len(got))
+	}
+	for _, r := range got {
+		verify(t, r)
+		if id := r.header.Get("webhook-id"); id != notify.WebhookID("bob", "m-1") {
+			t.Errorf("webhook-id %q, want %q on every attempt", id, notify.WebhookID("bob", "m-1"))
+		}
+	}
+	if dead, err := ob.DeadLetters(context.Background()); err != nil || len(dead) != 0 {
+		t.Errorf("dead letters %v (%v), want none", dead, err)
+	}
+}

@@ -166,6 +166,22 @@ func (t *Tracker) onlineLocked(userID string) bool {
 	return false
 }
 
+// Online returns which of users have a connection on any node, as this node
+// knows it now: no database work, for callers on a hot path (the offline
+// notification trigger). Users offline are absent from the map.
+func (t *Tracker) Online(users []string) map[string]bool {
+	out := make(map[string]bool)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.takeHookChangesLocked()
+	for _, u := range users {
+		if t.onlineLocked(u) {
+			out[u] = true
+		}
+	}
+	return out
+}
+
 // Statuses returns the presence of users, in their order: online as this
 // node knows it now, lastSeenAt the later of what the node learnt and what
 // is stored.

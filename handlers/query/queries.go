@@ -246,7 +246,7 @@ func SessionView(s *domain.Session, userID string) readmodels.Session {
 		LastSeq:   s.LastSeq,
 	}
 	if m, ok := s.Members[userID]; ok {
-		v.ReceivedSeq, v.ReadSeq = m.ReceivedSeq, m.ReadSeq
+		v.ReceivedSeq, v.ReadSeq, v.Muted = m.ReceivedSeq, m.ReadSeq, m.Muted
 	}
 	return v
 }

@@ -220,7 +220,7 @@ func (e *Env) Dump() string {
 		`SELECT message_id, emoji, user_id, version FROM rm_reactions ORDER BY message_id, emoji, user_id`,
 		`SELECT session_id, kind, title, owner, created_at, last_seq, last_activity
 		 FROM rm_sessions ORDER BY session_id`,
-		`SELECT session_id, user_id, received_seq, read_seq FROM rm_members ORDER BY session_id, user_id`,
+		`SELECT session_id, user_id, received_seq, read_seq, muted FROM rm_members ORDER BY session_id, user_id`,
 	} {
 		rows, err := e.Pool.Query(context.Background(), q)
 		if err != nil {

@@ -116,6 +116,12 @@ func (s *SessionLog) Read(user string, upTo int64) {
 		events.MessagesRead{SessionID: s.ID, UserID: user, UpToSeq: upTo})
 }
 
+// Mute appends user's change of their muted setting.
+func (s *SessionLog) Mute(user string, muted bool) {
+	s.Env.TB.Helper()
+	s.Env.Append(s.ID, events.MemberSettingsChanged{SessionID: s.ID, UserID: user, Muted: muted, At: s.Env.Now()})
+}
+
 // Add appends users joining at the current seq.
 func (s *SessionLog) Add(by string, users ...string) {
 	s.Env.TB.Helper()

@@ -60,6 +60,18 @@ func (a *api) createGroup(ctx context.Context, title string, members []string) (
 	return s, nil
 }
 
+// setMuted sets the user's muted setting of a session.
+func (a *api) setMuted(ctx context.Context, sessionID string, muted bool) error {
+	var answer struct {
+		Muted bool `json:"muted"`
+	}
+	path := "/v1/sessions/" + url.PathEscape(sessionID) + "/me"
+	if err := a.do(ctx, http.MethodPatch, path, map[string]bool{"muted": muted}, http.StatusOK, &answer); err != nil {
+		return fmt.Errorf("set muted of %s: %w", sessionID, err)
+	}
+	return nil
+}
+
 // do sends one request and decodes the answer into out. An answer with
 // another status becomes a *ServerError when it carries the API's
 // {"code","message"} body. A 503 overloaded answer took nothing: the request

@@ -26,6 +26,7 @@ const helpText = `commands:
   /edit MESSAGEID TEXT   replace the text of one of your messages (MESSAGEID or last, as for /recall)
   /react MESSAGEID EMOJI react to a message of the open session; /unreact MESSAGEID EMOJI takes it back
   /search WORDS          find messages in your sessions ("a phrase", -word to exclude), best first
+  /mute, /unmute         stop or resume offline notifications of the open session
   /help                  this list
   /quit                  leave (so does the end of input)
 any other line is sent to the open session; start it with // to send a line beginning with /`
@@ -41,14 +42,14 @@ var arity = map[string][2]int{
 	"/sessions": {0, 0}, "/open": {1, -1}, "/to": {1, 1}, "/group": {2, -1},
 	"/history": {0, 0}, "/recall": {1, 1}, "/help": {0, 0}, "/quit": {0, 0},
 	"/edit": {2, -1}, "/react": {2, 2}, "/unreact": {2, 2},
-	"/search": {1, -1},
+	"/search": {1, -1}, "/mute": {0, 0}, "/unmute": {0, 0},
 }
 
 var usages = map[string]string{
 	"/sessions": "/sessions", "/open": "/open SESSION", "/to": "/to USER", "/group": "/group TITLE USER...",
 	"/history": "/history", "/recall": "/recall MESSAGEID", "/help": "/help", "/quit": "/quit",
 	"/edit": "/edit MESSAGEID TEXT", "/react": "/react MESSAGEID EMOJI", "/unreact": "/unreact MESSAGEID EMOJI",
-	"/search": "/search WORDS",
+	"/search": "/search WORDS", "/mute": "/mute", "/unmute": "/unmute",
 }
 
 // parseCommand splits a line that starts with one slash into a known
@@ -137,6 +138,8 @@ func (c *Client) execute(ctx context.Context, line string) error {
 		c.report(c.edit(ctx, cmd.args[0], strings.Join(cmd.args[1:], " ")))
 	case "/react", "/unreact":
 		c.report(c.react(ctx, cmd.args[0], cmd.args[1], cmd.name == "/unreact"))
+	case "/mute", "/unmute":
+		c.report(c.mute(ctx, cmd.name == "/mute"))
 	case "/search":
 		// The words as typed: quotes mark phrases for the server.
 		c.report(c.search(ctx, strings.TrimSpace(strings.TrimPrefix(line, "/search"))))

@@ -33,6 +33,7 @@ type Session struct {
 	ReceivedSeq int64    `json:"receivedSeq"`
 	ReadSeq     int64    `json:"readSeq"`
 	UnreadCount int64    `json:"unreadCount"`
+	Muted       bool     `json:"muted"`
 }
 
 // page is a page of history: the HTTP messages answer.

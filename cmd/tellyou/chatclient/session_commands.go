@@ -39,6 +39,9 @@ func (c *Client) listSessions(ctx context.Context) error {
 			mark = "*"
 		}
 		fmt.Fprintf(&b, "\n%s [%s] %s, %d unread", mark, c.tl.Label(s.SessionID), s.SessionID, s.UnreadCount)
+		if s.Muted {
+			b.WriteString(", muted")
+		}
 	}
 	c.out.printf("%s", b.String())
 	return nil
@@ -171,5 +174,23 @@ func (c *Client) recall(ctx context.Context, which string) error {
 		return fmt.Errorf("recall refused: %w", f.serverError())
 	}
 	c.tl.recalled(id, messageID, c.cfg.User)
+	return nil
+}
+
+// mute stops (or, with muted false, resumes) offline notifications of the
+// open session for the user.
+func (c *Client) mute(ctx context.Context, muted bool) error {
+	id, _ := c.tl.current()
+	if id == "" {
+		return errNoSession
+	}
+	if err := c.api.setMuted(ctx, id, muted); err != nil {
+		return err
+	}
+	if muted {
+		c.out.printf("[%s] muted: no offline notifications (/unmute resumes them)", c.tl.Label(id))
+	} else {
+		c.out.printf("[%s] unmuted: offline notifications resume", c.tl.Label(id))
+	}
 	return nil
 }

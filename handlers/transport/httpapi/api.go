@@ -38,6 +38,7 @@ func (a *API) routes() {
 	a.mux.Handle("POST /v1/sessions", a.withDeadline(a.authenticated(a.createGroup)))
 	a.mux.Handle("POST /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.changeMembers)))
 	a.mux.Handle("GET /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.members)))
+	a.mux.Handle("PATCH /v1/sessions/{id}/me", a.withDeadline(a.authenticated(a.updateMemberSettings)))
 	a.mux.Handle("GET /v1/presence", a.withDeadline(a.authenticated(a.presence)))
 	a.mux.Handle("GET /v1/sessions/{id}/messages", a.withDeadline(a.authenticated(a.messages)))
 	a.mux.Handle("GET /v1/inbox", a.withDeadline(a.authenticated(a.inbox)))

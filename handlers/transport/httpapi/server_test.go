@@ -221,6 +221,7 @@ type (
 		ReceivedSeq int64        `json:"receivedSeq"`
 		ReadSeq     int64        `json:"readSeq"`
 		UnreadCount int64        `json:"unreadCount"`
+		Muted       bool         `json:"muted"`
 	}
 	sessionList struct {
 		Sessions []wireSession `json:"sessions"`
@@ -270,7 +271,7 @@ func wantKeys(t *testing.T, raw []byte, keys ...string) {
 }
 
 var (
-	sessionKeys = []string{"sessionId", "kind", "title", "owner", "members", "lastSeq", "lastMessage", "receivedSeq", "readSeq", "unreadCount"}
+	sessionKeys = []string{"sessionId", "kind", "title", "owner", "members", "lastSeq", "lastMessage", "receivedSeq", "readSeq", "unreadCount", "muted"}
 	messageKeys = []string{"messageId", "sessionId", "seq", "senderId", "messageType", "content", "ext", "clientMessageId",
 		"clientTimestamp", "serverTimestamp", "adjustedTimestamp", "recalled"}
 )
