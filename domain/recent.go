@@ -315,3 +315,16 @@ func (r *recentMessages) clone() recentMessages {
 	c.otherIDs = maps.Clone(r.otherIDs)
 	return c
 }
+
+// firstNotBefore returns the lowest seq of the retained messages whose server
+// timestamp is at ts or later, and false when every one is older.
+func (r *recentMessages) firstNotBefore(ts int64) (int64, bool) {
+	var seq int64
+	found := false
+	for i := r.head; i < len(r.queue); i++ {
+		if rec := &r.queue[i]; rec.serverTs >= ts && (!found || rec.seq < seq) {
+			seq, found = rec.seq, true
+		}
+	}
+	return seq, found
+}

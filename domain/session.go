@@ -34,6 +34,11 @@ type Session struct {
 	Version int64
 	// LastSeq is the seq of the last message (0: none yet).
 	LastSeq int64
+	// RetentionDays is the session's own retention in days; nil: the
+	// server's default.
+	RetentionDays *int
+	// ExpiredSeq is the seq every message up to which has expired (0: none).
+	ExpiredSeq int64
 
 	recent    recentMessages
 	reactions reactionTable
@@ -104,6 +109,10 @@ func (s *Session) Clone() *Session {
 		mc := *m
 		c.Members[id] = &mc
 	}
+	if s.RetentionDays != nil {
+		d := *s.RetentionDays
+		c.RetentionDays = &d
+	}
 	c.recent = s.recent.clone()
 	c.reactions = s.reactions.clone()
 	return &c
@@ -162,6 +171,14 @@ func (s *Session) Apply(version int64, p events.Payload) {
 	case events.ReactionRemoved:
 		key, _ := messageKeyOf(e.MessageID)
 		s.reactions.remove(key, e.Emoji, e.UserID)
+	case events.SessionSettingsChanged:
+		s.RetentionDays = nil
+		if e.RetentionDays != nil {
+			d := *e.RetentionDays
+			s.RetentionDays = &d
+		}
+	case events.MessagesExpired:
+		s.ExpiredSeq = max(s.ExpiredSeq, e.UpToSeq)
 	}
 	// MessageEdited changes nothing the decisions read.
 }
@@ -215,6 +232,14 @@ func payloadValue(p events.Payload) events.Payload {
 			return *e
 		}
 	case *events.ReactionRemoved:
+		if e != nil {
+			return *e
+		}
+	case *events.SessionSettingsChanged:
+		if e != nil {
+			return *e
+		}
+	case *events.MessagesExpired:
 		if e != nil {
 			return *e
 		}
