@@ -13,7 +13,8 @@ import (
 // move forward: a lower one arriving late changes nothing. Members added to a
 // session start with both watermarks at the event's AtSeq, so earlier history
 // is readable but neither unread nor in their inbox; removed members lose
-// their row.
+// their row. SessionSettingsChanged sets the session's retention_days,
+// MessagesExpired moves its expired_seq forward.
 func Sessions() Projection { return sessionsProjection{} }
 
 type sessionsProjection struct{}
@@ -24,7 +25,8 @@ func (sessionsProjection) Tables() []string { return []string{"rm_sessions", "rm
 func (sessionsProjection) Handles(eventType string) bool {
 	switch eventType {
 	case events.TypeSessionCreated, events.TypeMembersAdded, events.TypeMembersRemoved,
-		events.TypeMessageSent, events.TypeMessagesReceived, events.TypeMessagesRead:
+		events.TypeMessageSent, events.TypeMessagesReceived, events.TypeMessagesRead,
+		events.TypeSessionSettingsChanged, events.TypeMessagesExpired:
 		return true
 	}
 	return false
@@ -78,6 +80,17 @@ func (sessionsProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Recor
 		}
 		b.Queue(`UPDATE `+members+` SET read_seq = GREATEST(read_seq, $3)
 			WHERE session_id = $1 AND user_id = $2`, e.SessionID, e.UserID, e.UpToSeq)
+	case events.SessionSettingsChanged:
+		if err := checkStream(ev, e.SessionID); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+sessions+` SET retention_days = $2 WHERE session_id = $1`, e.SessionID, e.RetentionDays)
+	case events.MessagesExpired:
+		if err := checkStream(ev, e.SessionID); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+sessions+` SET expired_seq = GREATEST(expired_seq, $2) WHERE session_id = $1`,
+			e.SessionID, e.UpToSeq)
 	}
 	return nil
 }

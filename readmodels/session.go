@@ -27,6 +27,9 @@ type Session struct {
 	// UnreadCount counts the messages from other members above ReadSeq that
 	// are not recalled.
 	UnreadCount int64 `json:"unreadCount"`
+	// RetentionDays is the session's own retention in days; nil: the
+	// server's default applies (which may be none).
+	RetentionDays *int `json:"retentionDays"`
 }
 
 // sessionsQuery selects the sessions of member $1 (and, with the filter
@@ -35,7 +38,7 @@ type Session struct {
 // subqueries, each an index range scan.
 const sessionsQuery = `
 SELECT s.session_id, s.kind, s.title, s.owner, s.last_seq, mb.received_seq, mb.read_seq,
-       mem.members, unread.n, ` + messageColumns + `
+       mem.members, unread.n, s.retention_days, ` + messageColumns + `
 FROM rm_members mb
 JOIN rm_sessions s ON s.session_id = mb.session_id
 CROSS JOIN LATERAL (
@@ -99,7 +102,7 @@ func (q *Queries) sessions(ctx context.Context, sql string, args ...any) ([]Sess
 		var s Session
 		var last optionalMessage
 		dst := append([]any{&s.SessionID, &s.Kind, &s.Title, &s.Owner, &s.LastSeq,
-			&s.ReceivedSeq, &s.ReadSeq, &s.Members, &s.UnreadCount}, last.fields()...)
+			&s.ReceivedSeq, &s.ReadSeq, &s.Members, &s.UnreadCount, &s.RetentionDays}, last.fields()...)
 		if err := rows.Scan(dst...); err != nil {
 			return nil, err
 		}

@@ -245,6 +245,10 @@ func SessionView(s *domain.Session, userID string) readmodels.Session {
 		Members:   s.MemberIDs(),
 		LastSeq:   s.LastSeq,
 	}
+	if s.RetentionDays != nil {
+		d := *s.RetentionDays
+		v.RetentionDays = &d
+	}
 	if m, ok := s.Members[userID]; ok {
 		v.ReceivedSeq, v.ReadSeq = m.ReceivedSeq, m.ReadSeq
 	}
