@@ -221,6 +221,8 @@ type (
 		ReceivedSeq int64        `json:"receivedSeq"`
 		ReadSeq     int64        `json:"readSeq"`
 		UnreadCount int64        `json:"unreadCount"`
+		// RetentionDays is the session's own retention (null: the default).
+		RetentionDays *int `json:"retentionDays"`
 	}
 	sessionList struct {
 		Sessions []wireSession `json:"sessions"`
@@ -265,7 +267,7 @@ func wantKeys(t *testing.T, raw []byte, keys ...string) {
 }
 
 var (
-	sessionKeys = []string{"sessionId", "kind", "title", "owner", "members", "lastSeq", "lastMessage", "receivedSeq", "readSeq", "unreadCount"}
+	sessionKeys = []string{"sessionId", "kind", "title", "owner", "members", "lastSeq", "lastMessage", "receivedSeq", "readSeq", "unreadCount", "retentionDays"}
 	messageKeys = []string{"messageId", "sessionId", "seq", "senderId", "messageType", "content", "ext", "clientMessageId",
 		"clientTimestamp", "serverTimestamp", "adjustedTimestamp", "recalled"}
 )
