@@ -86,3 +86,37 @@ func (q *Queries) DueExpiries(ctx context.Context, eq ExpiryQuery) ([]Expiry, er
 	}
 	return out, nil
 }
+
+// expiredQuery pages the sessions that have had an expiry and still have an
+// effective retention, with their cutoff.
+const expiredQuery = `
+SELECT s.session_id, $1::bigint - COALESCE(s.retention_days, $2::int)::bigint * 86400000, s.expired_seq
+FROM rm_sessions s
+WHERE s.expired_seq > 0 AND (s.retention_days IS NOT NULL OR $2::int > 0) AND s.session_id > $3
+ORDER BY s.session_id
+LIMIT $4`
+
+// ExpiredSessions returns, in session id order, the sessions that have had
+// an expiry and still have an effective retention, each with its cutoff
+// (Before) and the seq it expired up to (UpToSeq). The retention sweeper
+// shreds their content keys of the days that have since fallen wholly
+// behind the cutoff, which no new expiry may prompt.
+func (q *Queries) ExpiredSessions(ctx context.Context, eq ExpiryQuery) ([]Expiry, error) {
+	rows, err := q.pool.Query(ctx, expiredQuery, eq.Now, eq.DefaultDays, eq.AfterSessionID, clamp(eq.Limit, 100, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions with expired messages: %w", err)
+	}
+	defer rows.Close()
+	var out []Expiry
+	for rows.Next() {
+		var e Expiry
+		if err := rows.Scan(&e.SessionID, &e.Before, &e.UpToSeq); err != nil {
+			return nil, fmt.Errorf("read a session with expired messages: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions with expired messages: %w", err)
+	}
+	return out, nil
+}

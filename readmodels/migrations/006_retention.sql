@@ -13,8 +13,12 @@ ALTER TABLE rm_sessions
     ADD COLUMN retention_days int,
     ADD COLUMN expired_seq bigint NOT NULL DEFAULT 0;
 CREATE INDEX ON rm_sessions (session_id) WHERE retention_days IS NOT NULL;
+-- The daily shredding pass (readmodels.Queries.ExpiredSessions) visits the
+-- sessions that have had an expiry.
+CREATE INDEX ON rm_sessions (session_id, expired_seq) WHERE expired_seq > 0;
 
 ---- create above / drop below ----
 
+DROP INDEX rm_sessions_session_id_expired_seq_idx;
 DROP INDEX rm_sessions_session_id_idx;
 ALTER TABLE rm_sessions DROP COLUMN expired_seq, DROP COLUMN retention_days;
