@@ -256,7 +256,26 @@ func TestSweepExpiresWhatUsersSee(t *testing.T) {
 	if next.Seq != 5 {
 		t.Errorf("the next message has seq %d, want 5", next.Seq)
 	}
+	// Everything expires: the history is empty at once (not a page waiting
+	// for messages the read model will never hold), its lastSeq the log's.
+	s.Clock.Advance(2 * day)
 	s.CaughtUp(t)
+	if sw, err := s.sweeper(t, shredder, 0).SweepOnce(ctx); err != nil || sw.Expired != 1 {
+		t.Fatalf("sweep of everything = %+v, %v", sw, err)
+	}
+	s.CaughtUp(t)
+	var page struct {
+		Messages []message `json:"messages"`
+		LastSeq  int64     `json:"lastSeq"`
+		HasMore  bool      `json:"hasMore"`
+	}
+	started := time.Now()
+	if st := s.call(t, "bob", "GET", "/v1/sessions/"+g+"/messages", "", &page); st != 200 || len(page.Messages) != 0 || page.LastSeq != 5 || page.HasMore {
+		t.Errorf("history of a session whose messages all expired: %d %+v; want none, lastSeq 5, no more", st, page)
+	}
+	if took := time.Since(started); took > time.Second {
+		t.Errorf("the history of an expired session took %v: it waited for the read model", took)
+	}
 	live := s.dump(t)
 	if _, err := projections.RebuildAll(ctx, s.Store, s.Pool, nil, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
