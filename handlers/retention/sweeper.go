@@ -26,7 +26,9 @@ type Sweeper struct {
 
 // Sweep counts what one sweep did.
 type Sweep struct {
-	// Expired is the number of sessions whose messages expired further.
+	// Expired is the number of sessions the read models found due and the
+	// expire command took (it appends nothing when another node expired
+	// them first).
 	Expired int
 	// Shredded is the number of sessions whose content keys were shredded
 	// up to their cutoff.
