@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/readmodels"
 )
 
@@ -15,11 +16,14 @@ func TestExpiredMessagesLeaveEveryReadModel(t *testing.T) {
 	t.Parallel()
 	env, q := newEnv(t)
 	g := env.CreateGroup("team", "alice", "bob")
+	var sent []events.MessageSent
 	for _, text := range []string{"zebra one", "zebra two", "zebra three", "four", "five"} {
-		g.Send("alice", text)
+		sent = append(sent, g.Send("alice", text))
 	}
-	g.Send("bob", "late zebra") // seq 6, kept
-	g.Expire(0)                 // nothing: an expiry of nothing changes nothing
+	g.Send("bob", "late zebra")  // seq 6, kept
+	g.React("bob", sent[1], "👍") // expires with its message
+	g.React("bob", sent[3], "🎉") // stays
+	g.Expire(0)                  // nothing: an expiry of nothing changes nothing
 	env.WaitCaughtUp()
 	before, err := q.Unread(ctx, "bob")
 	if err != nil || before.Total != 5 {
@@ -55,6 +59,22 @@ func TestExpiredMessagesLeaveEveryReadModel(t *testing.T) {
 	}
 	if !slices.Equal(found, []int64{6}) {
 		t.Errorf("search finds seqs %v, want only [6]", found)
+	}
+	var emojis []string
+	rows, err := env.Pool.Query(ctx, `SELECT emoji FROM rm_reactions ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			t.Fatal(err)
+		}
+		emojis = append(emojis, e)
+	}
+	rows.Close()
+	if !slices.Equal(emojis, []string{"🎉"}) {
+		t.Errorf("reactions after the expiry: %q, want only the one on seq 4", emojis)
 	}
 	s, err := q.Session(ctx, g.ID, "alice")
 	if err != nil {
