@@ -1,8 +1,10 @@
 package domain_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
@@ -71,5 +73,46 @@ func TestExpireAppliesForwardOnly(t *testing.T) {
 		events.MessagesExpired{SessionID: groupID, UpToSeq: 4, Before: t0})
 	if s.ExpiredSeq != 7 {
 		t.Fatalf("ExpiredSeq = %d, want 7", s.ExpiredSeq)
+	}
+}
+
+// TestExpiredMessagesLeaveTheDecisions: with windows longer than the
+// retention, an expired message can no longer be recalled, edited, reacted
+// to or replied to, while a repeated send is still answered.
+func TestExpiredMessagesLeaveTheDecisions(t *testing.T) {
+	t.Parallel()
+	p := domain.DefaultPolicy()
+	p.RecallWindow, p.EditWindow = 72*time.Hour, 72*time.Hour
+	s := groupSession(t, p, "alice", "bob")
+	old := mustSend(t, s, p, sendCmd(s, "alice", "old", t0))
+	kept := mustSend(t, s, p, sendCmd(s, "alice", "kept", t0+1000))
+	applyAll(s, events.MessagesExpired{SessionID: groupID, UpToSeq: old.Seq, Before: t0 + 1})
+	now := t0 + 2000
+
+	_, err := domain.DecideRecall(s, p, domain.RecallCommand{UserID: "alice", SessionID: groupID, MessageID: old.MessageID, Now: now})
+	if !errors.Is(err, domain.ErrUnknownMessage) {
+		t.Errorf("recall of an expired message: %v, want ErrUnknownMessage", err)
+	}
+	_, err = domain.DecideEdit(s, p, domain.EditCommand{UserID: "alice", SessionID: groupID, MessageID: old.MessageID, Content: "x", Now: now})
+	if !errors.Is(err, domain.ErrUnknownMessage) {
+		t.Errorf("edit of an expired message: %v, want ErrUnknownMessage", err)
+	}
+	_, err = domain.DecideReact(s, p, domain.ReactCommand{UserID: "bob", SessionID: groupID, MessageID: old.MessageID, Emoji: "👍", Now: now})
+	if !errors.Is(err, domain.ErrUnknownMessage) {
+		t.Errorf("reaction to an expired message: %v, want ErrUnknownMessage", err)
+	}
+	reply := sendCmd(s, "bob", "reply", now)
+	reply.ReplyTo = old.MessageID
+	if _, _, err := domain.DecideSend(s, p, reply); !errors.Is(err, domain.ErrUnknownReplyTo) {
+		t.Errorf("reply to an expired message: %v, want ErrUnknownReplyTo", err)
+	}
+	// The message after the expiry is untouched; a repeated send of the
+	// expired one is answered as before.
+	if _, err := domain.DecideEdit(s, p, domain.EditCommand{UserID: "alice", SessionID: groupID, MessageID: kept.MessageID, Content: "x", Now: now}); err != nil {
+		t.Errorf("edit of the kept message: %v", err)
+	}
+	res, evs, err := domain.DecideSend(s, p, sendCmd(s, "alice", "old", now))
+	if err != nil || len(evs) != 0 || res.Seq != old.Seq {
+		t.Errorf("repeated send of the expired message = %+v, %d events, %v; want the original answer", res, len(evs), err)
 	}
 }

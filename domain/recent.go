@@ -328,3 +328,19 @@ func (r *recentMessages) firstNotBefore(ts int64) (int64, bool) {
 	}
 	return seq, found
 }
+
+// forgetUpTo drops the recallable messages up to seq from the index by id:
+// expired messages are no longer there to recall, edit, react to or reply
+// to, however long the policy's windows. They stay for dedup, so a repeated
+// send is still answered with the original.
+func (r *recentMessages) forgetUpTo(seq int64) {
+	for i := r.recallHead; i < len(r.queue); i++ {
+		rec := &r.queue[i]
+		if rec.seq > seq {
+			continue
+		}
+		if t, ok := r.byID[rec.id]; ok && t == r.ticket(i) {
+			delete(r.byID, rec.id)
+		}
+	}
+}

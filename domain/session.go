@@ -179,6 +179,7 @@ func (s *Session) Apply(version int64, p events.Payload) {
 		}
 	case events.MessagesExpired:
 		s.ExpiredSeq = max(s.ExpiredSeq, e.UpToSeq)
+		s.recent.forgetUpTo(e.UpToSeq)
 	}
 	// MessageEdited changes nothing the decisions read.
 }
