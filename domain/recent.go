@@ -315,3 +315,32 @@ func (r *recentMessages) clone() recentMessages {
 	c.otherIDs = maps.Clone(r.otherIDs)
 	return c
 }
+
+// firstNotBefore returns the lowest seq of the retained messages whose server
+// timestamp is at ts or later, and false when every one is older.
+func (r *recentMessages) firstNotBefore(ts int64) (int64, bool) {
+	var seq int64
+	found := false
+	for i := r.head; i < len(r.queue); i++ {
+		if rec := &r.queue[i]; rec.serverTs >= ts && (!found || rec.seq < seq) {
+			seq, found = rec.seq, true
+		}
+	}
+	return seq, found
+}
+
+// forgetUpTo drops the recallable messages up to seq from the index by id:
+// expired messages are no longer there to recall, edit, react to or reply
+// to, however long the policy's windows. They stay for dedup, so a repeated
+// send is still answered with the original.
+func (r *recentMessages) forgetUpTo(seq int64) {
+	for i := r.recallHead; i < len(r.queue); i++ {
+		rec := &r.queue[i]
+		if rec.seq > seq {
+			continue
+		}
+		if t, ok := r.byID[rec.id]; ok && t == r.ticket(i) {
+			delete(r.byID, rec.id)
+		}
+	}
+}

@@ -37,6 +37,11 @@ type Session struct {
 	Version int64
 	// LastSeq is the seq of the last message (0: none yet).
 	LastSeq int64
+	// RetentionDays is the session's own retention in days; nil: the
+	// server's default.
+	RetentionDays *int
+	// ExpiredSeq is the seq every message up to which has expired (0: none).
+	ExpiredSeq int64
 
 	recent    recentMessages
 	reactions reactionTable
@@ -107,6 +112,10 @@ func (s *Session) Clone() *Session {
 		mc := *m
 		c.Members[id] = &mc
 	}
+	if s.RetentionDays != nil {
+		d := *s.RetentionDays
+		c.RetentionDays = &d
+	}
 	c.recent = s.recent.clone()
 	c.reactions = s.reactions.clone()
 	return &c
@@ -169,6 +178,15 @@ func (s *Session) Apply(version int64, p events.Payload) {
 		if m, ok := s.Members[e.UserID]; ok {
 			m.Muted = e.Muted
 		}
+	case events.SessionSettingsChanged:
+		s.RetentionDays = nil
+		if e.RetentionDays != nil {
+			d := *e.RetentionDays
+			s.RetentionDays = &d
+		}
+	case events.MessagesExpired:
+		s.ExpiredSeq = max(s.ExpiredSeq, e.UpToSeq)
+		s.recent.forgetUpTo(e.UpToSeq)
 	}
 	// MessageEdited changes nothing the decisions read.
 }
@@ -226,6 +244,14 @@ func payloadValue(p events.Payload) events.Payload {
 			return *e
 		}
 	case *events.MemberSettingsChanged:
+		if e != nil {
+			return *e
+		}
+	case *events.SessionSettingsChanged:
+		if e != nil {
+			return *e
+		}
+	case *events.MessagesExpired:
 		if e != nil {
 			return *e
 		}

@@ -39,6 +39,8 @@ type historyLoad struct {
 	// pending holds the changes of messages not in rows: by message id, then
 	// by the session the events named.
 	pending map[uuid.UUID]map[string]*pendingChanges
+	// expired holds the expiries, for the rows written before them.
+	expired expiries
 
 	columns []string
 }
@@ -77,7 +79,7 @@ var reactionColumns = []string{"message_id", "emoji", "user_id", "version"}
 func (h *historyProjection) newBulkLoad(tables TableNames, copyRows int) bulkLoad {
 	return &historyLoad{h: h, table: tables.name("rm_messages"), reactions: tables.name("rm_reactions"),
 		copyRows: copyRows, at: map[uuid.UUID]int{}, pending: map[uuid.UUID]map[string]*pendingChanges{},
-		columns: messageColumns()}
+		expired: expiries{}, columns: messageColumns()}
 }
 
 func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
@@ -155,6 +157,15 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 			return nil
 		}
 		l.pendingFor(id, e.SessionID).unreact(r)
+	case events.MessagesExpired:
+		if err := l.expired.add(ev, e); err != nil {
+			return err
+		}
+		l.rows = slices.DeleteFunc(l.rows, func(m bulkMessage) bool { return expiredRow(e, m.session, m.seq) })
+		clear(l.at)
+		for i, m := range l.rows {
+			l.at[m.id] = i
+		}
 	}
 	return nil
 }

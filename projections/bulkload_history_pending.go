@@ -151,13 +151,20 @@ func (l *historyLoad) pendingRows() *pendingRows {
 	return &out
 }
 
-// afterIndexes applies the pending changes of messages written before them,
-// as Apply's statements do, through the copies' unique indexes on
-// message_id: edits, reactions, then recalls (a message with a pending
+// afterIndexes deletes the expired messages written before their expiry,
+// with their reactions, then applies the pending changes of messages written
+// before them, as Apply's statements do, through the copies' unique indexes
+// on message_id: edits, reactions, then recalls (a message with a pending
 // recall has no other pending change).
 func (l *historyLoad) afterIndexes(ctx context.Context, conn *pgxpool.Conn) error {
-	p := l.pendingRows()
 	messages, reactions := pgx.Identifier{l.table}.Sanitize(), pgx.Identifier{l.reactions}.Sanitize()
+	err := l.expired.deleteExpired(ctx, conn, l.table, `DELETE FROM `+reactions+` AS r
+		USING unnest($1::text[], $2::bigint[]) AS x(sid, up_to), `+messages+` m
+		WHERE m.session_id = x.sid AND m.seq <= x.up_to AND r.message_id = m.message_id`)
+	if err != nil {
+		return err
+	}
+	p := l.pendingRows()
 	insert := `INSERT INTO ` + reactions + ` (message_id, emoji, user_id, version)
 		SELECT m.message_id, r.emoji, r.uid, r.v
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS r(id, sid, emoji, uid, v)

@@ -32,6 +32,8 @@ type searchLoad struct {
 	// pending folds the edits and recalls of messages not in rows, per
 	// message and the session they named.
 	pending map[uuid.UUID][]*searchChange
+	// expired holds the expiries, for the rows written before them.
+	expired expiries
 }
 
 // searchRow is one rm_search row but its generated tsvector.
@@ -57,7 +59,7 @@ func searchColumns() []string {
 
 func (searchProjection) newBulkLoad(tables TableNames, copyRows int) bulkLoad {
 	return &searchLoad{table: tables.name("rm_search"), copyRows: copyRows,
-		at: map[uuid.UUID]int{}, pending: map[uuid.UUID][]*searchChange{}}
+		at: map[uuid.UUID]int{}, pending: map[uuid.UUID][]*searchChange{}, expired: expiries{}}
 }
 
 func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
@@ -103,6 +105,15 @@ func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 			return nil
 		}
 		l.change(id, e.SessionID).recalled = true
+	case events.MessagesExpired:
+		if err := l.expired.add(ev, e); err != nil {
+			return err
+		}
+		l.rows = slices.DeleteFunc(l.rows, func(m searchRow) bool { return expiredRow(e, m.session, m.seq) })
+		clear(l.at)
+		for i, m := range l.rows {
+			l.at[m.id] = i
+		}
 	}
 	return nil
 }
@@ -148,10 +159,14 @@ func (l *searchLoad) handOff(w *rowWriter, n int) error {
 	})
 }
 
-// afterIndexes applies the pending changes through the unique index on
-// message_id, as Apply's statements do: an edit only to a row not
-// recalled, a recall to any.
+// afterIndexes deletes the expired rows written before their expiry, then
+// applies the pending changes through the unique index on message_id, as
+// Apply's statements do: an edit only to a row not recalled, a recall to
+// any.
 func (l *searchLoad) afterIndexes(ctx context.Context, conn *pgxpool.Conn) error {
+	if err := l.expired.deleteExpired(ctx, conn, l.table); err != nil {
+		return err
+	}
 	var ids []pgtype.UUID
 	var sessions []string
 	var bodies []*string

@@ -25,6 +25,8 @@ type sessionsLoad struct {
 type bulkSession struct {
 	kind, title, owner               string
 	createdAt, lastSeq, lastActivity int64
+	retentionDays                    *int
+	expiredSeq                       int64
 }
 
 // bulkMarks are an rm_members row's watermarks and setting.
@@ -110,6 +112,20 @@ func (l *sessionsLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		if m := l.members[memberKey{e.SessionID, e.UserID}]; m != nil {
 			m.muted = e.Muted
 		}
+	case events.SessionSettingsChanged:
+		if err := l.check(ev, e.SessionID, nil); err != nil {
+			return err
+		}
+		if s := l.sessions[e.SessionID]; s != nil {
+			s.retentionDays = e.RetentionDays
+		}
+	case events.MessagesExpired:
+		if err := l.check(ev, e.SessionID, nil); err != nil {
+			return err
+		}
+		if s := l.sessions[e.SessionID]; s != nil {
+			s.expiredSeq = max(s.expiredSeq, e.UpToSeq)
+		}
 	}
 	return nil
 }
@@ -134,12 +150,14 @@ func (l *sessionsLoad) finish(w *rowWriter) error {
 	l.sessions, l.members = nil, nil
 	return w.write(func(ctx context.Context, conn *pgxpool.Conn) error {
 		ids := slices.Sorted(maps.Keys(sessions))
-		v := make([]any, 7)
+		v := make([]any, 9)
 		err := copyRows(ctx, conn, l.sessionsTable,
-			[]string{"session_id", "kind", "title", "owner", "created_at", "last_seq", "last_activity"},
+			[]string{"session_id", "kind", "title", "owner", "created_at", "last_seq", "last_activity",
+				"retention_days", "expired_seq"},
 			len(ids), l.copyRows, func(i int) []any {
 				s := sessions[ids[i]]
 				v[0], v[1], v[2], v[3], v[4], v[5], v[6] = ids[i], s.kind, s.title, s.owner, s.createdAt, s.lastSeq, s.lastActivity
+				v[7], v[8] = s.retentionDays, s.expiredSeq
 				return v
 			})
 		if err != nil {

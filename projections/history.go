@@ -15,6 +15,9 @@ import (
 // content and sets its edited_at; ReactionAdded and ReactionRemoved add and
 // delete rm_reactions rows; MessageRecalled marks the row recalled and erases
 // its content, ext, edited_at and reactions, and the row keeps its seq.
+// MessagesExpired deletes the session's rows up to its seq and their
+// reactions: expired messages leave history, inbox, unread counts and the
+// sessions' last message at once.
 //
 // Every statement finds its message by message id and session, so an event
 // naming a message the session does not hold (yet) changes nothing, and an
@@ -38,7 +41,7 @@ func (*historyProjection) Tables() []string { return []string{"rm_messages", "rm
 func (*historyProjection) Handles(eventType string) bool {
 	switch eventType {
 	case events.TypeMessageSent, events.TypeMessageRecalled, events.TypeMessageEdited,
-		events.TypeReactionAdded, events.TypeReactionRemoved:
+		events.TypeReactionAdded, events.TypeReactionRemoved, events.TypeMessagesExpired:
 		return true
 	}
 	return false
@@ -96,6 +99,13 @@ func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Rec
 		b.Queue(`DELETE FROM `+reactions+` r USING `+messages+` m
 			WHERE r.message_id = $1 AND r.emoji = $3 AND r.user_id = $4
 				AND m.message_id = $1 AND m.session_id = $2`, id, e.SessionID, pgText(e.Emoji), e.UserID)
+	case events.MessagesExpired:
+		if err := checkStream(ev, e.SessionID); err != nil {
+			return err
+		}
+		b.Queue(`DELETE FROM `+reactions+` r USING `+messages+` m
+			WHERE m.session_id = $1 AND m.seq <= $2 AND r.message_id = m.message_id`, e.SessionID, e.UpToSeq)
+		b.Queue(`DELETE FROM `+messages+` WHERE session_id = $1 AND seq <= $2`, e.SessionID, e.UpToSeq)
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ type mixedShape struct {
 	events, users, directs, groups int
 	// longEvery is how rarely a message is longer than 2 KB.
 	longEvery int
+	// expireEvery, when above 0, is how rarely a burst ends with a
+	// session's messages expiring (all but its last few) and, half as
+	// often, a change of its retention; 0: never.
+	expireEvery int
 }
 
 // benchShape is the log BenchmarkRebuildMixed rebuilds.
@@ -50,7 +54,7 @@ var emojis = []string{"👍", "❤️", "😂", "🎉"}
 // testShape is a mixed log small enough for a test, with long messages
 // often enough to have some.
 func testShape() mixedShape {
-	return mixedShape{events: 1500, users: 12, directs: 8, groups: 5, longEvery: 15}
+	return mixedShape{events: 1500, users: 12, directs: 8, groups: 5, longEvery: 15, expireEvery: 30}
 }
 
 // mixedLog generates a log of the shape's size as a busy deployment writes
@@ -171,6 +175,21 @@ func mixedLog(shape mixedShape, seed uint64) []burst {
 				gone := s.members[len(s.members)-1]
 				s.members = s.members[:len(s.members)-1]
 				ps = append(ps, events.MembersRemoved{SessionID: s.id, Members: []string{gone}, By: s.members[0]})
+			}
+		}
+		if shape.expireEvery > 0 {
+			switch r := rng.IntN(2 * shape.expireEvery); {
+			case r < 2 && s.seq > 3:
+				// Edits, reactions and recalls of expired messages may
+				// follow: s.sent keeps them.
+				ps = append(ps, events.MessagesExpired{SessionID: s.id, UpToSeq: s.seq - rng.Int64N(4), Before: now()})
+			case r == 2:
+				var days *int
+				if rng.IntN(3) > 0 {
+					d := 1 + rng.IntN(365)
+					days = &d
+				}
+				ps = append(ps, events.SessionSettingsChanged{SessionID: s.id, By: s.members[0], RetentionDays: days, At: now()})
 			}
 		}
 		if len(ps) > 0 {

@@ -63,9 +63,25 @@ func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 	g.Mute("alice", false)
 	g.Add("alice", "dave")
 	g.Remove("alice", "carol")
-	g.Mute("carol", true) // no row: carol left
+	g.Mute("carol", true)      // no row: carol left
 	g.Received("carol", g.Seq) // no row: carol left
 	g.Read("dave", 2)          // below the watermark dave joined with
+	// Retention: a setting, back to the default, set again; expiries of
+	// messages a small load has written by now (with reactions, edits,
+	// recalls, replies), a lower one that changes nothing, changes of
+	// expired messages that match nothing, and messages after the expiry.
+	thirty, seven := 30, 7
+	g.SetRetention("alice", &thirty)
+	g.SetRetention("alice", nil)
+	g.SetRetention("alice", &seven)
+	g.Expire(4)
+	g.Expire(2)
+	g.React("bob", longOnes[1], "🎉")
+	g.Edit(longOnes[2], "edited after its expiry")
+	after := g.Send("alice", "after the expiry")
+	g.React("bob", after, "👍")
+	g.Expire(g.Seq - 3)
+	g.Send("bob", "after the second expiry")
 	env.WaitCaughtUp()
 
 	hot := env.CreateGroup("hot", "alice", "bob", "carol")
@@ -90,6 +106,10 @@ func TestBulkRebuildEqualsLiveBuild(t *testing.T) {
 					hot.Recall(m)
 				} else if i%3 == 1 {
 					editMessage(hot, m, fmt.Sprintf("edited during %d", i))
+				}
+				if i%7 == 6 {
+					hot.Expire(m.Seq - 2)
+					appended.Add(1)
 				}
 				appended.Add(5)
 			}

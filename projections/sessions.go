@@ -14,6 +14,8 @@ import (
 // session start with both watermarks at the event's AtSeq, so earlier history
 // is readable but neither unread nor in their inbox; removed members lose
 // their row. A member's muted follows their MemberSettingsChanged.
+// their row. SessionSettingsChanged sets the session's retention_days,
+// MessagesExpired moves its expired_seq forward.
 func Sessions() Projection { return sessionsProjection{} }
 
 type sessionsProjection struct{}
@@ -25,7 +27,7 @@ func (sessionsProjection) Handles(eventType string) bool {
 	switch eventType {
 	case events.TypeSessionCreated, events.TypeMembersAdded, events.TypeMembersRemoved,
 		events.TypeMessageSent, events.TypeMessagesReceived, events.TypeMessagesRead,
-		events.TypeMemberSettingsChanged:
+		events.TypeMemberSettingsChanged, events.TypeSessionSettingsChanged, events.TypeMessagesExpired:
 		return true
 	}
 	return false
@@ -85,6 +87,17 @@ func (sessionsProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Recor
 		}
 		b.Queue(`UPDATE `+members+` SET muted = $3 WHERE session_id = $1 AND user_id = $2`,
 			e.SessionID, e.UserID, e.Muted)
+	case events.SessionSettingsChanged:
+		if err := checkStream(ev, e.SessionID); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+sessions+` SET retention_days = $2 WHERE session_id = $1`, e.SessionID, e.RetentionDays)
+	case events.MessagesExpired:
+		if err := checkStream(ev, e.SessionID); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+sessions+` SET expired_seq = GREATEST(expired_seq, $2) WHERE session_id = $1`,
+			e.SessionID, e.UpToSeq)
 	}
 	return nil
 }

@@ -38,7 +38,8 @@ type PageQuery struct {
 type MessagePage struct {
 	Messages []Message `json:"messages"`
 	// LastSeq is the seq of the session's latest message in the history read
-	// model, read in the same snapshot as Messages.
+	// model, or the seq its messages expired up to when that is higher, read
+	// in the same snapshot as Messages.
 	LastSeq int64 `json:"lastSeq"`
 	// HasMore tells that the page was cut at Limit: more messages follow it
 	// (paging forward) or precede it (paging back, with BeforeSeq).
@@ -51,7 +52,8 @@ type MessagePage struct {
 // or not; the second is the page's scan direction.
 const historyPage = `
 WITH head AS (
-    SELECT coalesce((SELECT max(seq) FROM rm_messages WHERE session_id = $1), 0) AS last_seq,
+    SELECT GREATEST(coalesce((SELECT max(seq) FROM rm_messages WHERE session_id = $1), 0),
+                    coalesce((SELECT expired_seq FROM rm_sessions WHERE session_id = $1), 0)) AS last_seq,
            EXISTS (SELECT 1 FROM rm_sessions WHERE session_id = $1) AS known
 )
 SELECT h.last_seq, h.known, ` + messageColumns + `
@@ -152,13 +154,15 @@ func (q *Queries) MessageByID(ctx context.Context, sessionID, messageID string) 
 }
 
 // LastSeq returns the seq of the session's latest message in the history read
-// model (0 before the first). Its error matches ErrNotFound when the read
+// model, or the seq its messages expired up to when that is higher (0 before
+// the first). Its error matches ErrNotFound when the read
 // models know nothing of the session.
 func (q *Queries) LastSeq(ctx context.Context, sessionID string) (int64, error) {
 	var last int64
 	var known bool
 	err := q.pool.QueryRow(ctx, `SELECT
-		coalesce((SELECT max(seq) FROM rm_messages WHERE session_id = $1), 0),
+		GREATEST(coalesce((SELECT max(seq) FROM rm_messages WHERE session_id = $1), 0),
+			coalesce((SELECT expired_seq FROM rm_sessions WHERE session_id = $1), 0)),
 		EXISTS (SELECT 1 FROM rm_sessions WHERE session_id = $1)`, sessionID).Scan(&last, &known)
 	if err != nil {
 		return 0, fmt.Errorf("read last seq of %s: %w", sessionID, err)

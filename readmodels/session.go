@@ -30,6 +30,9 @@ type Session struct {
 	// Muted is the user's own setting: no offline notifications for the
 	// session.
 	Muted bool `json:"muted"`
+	// RetentionDays is the session's own retention in days; nil: the
+	// server's default applies (which may be none).
+	RetentionDays *int `json:"retentionDays"`
 }
 
 // sessionsQuery selects the sessions of member $1 (and, with the filter
@@ -38,7 +41,7 @@ type Session struct {
 // subqueries, each an index range scan.
 const sessionsQuery = `
 SELECT s.session_id, s.kind, s.title, s.owner, s.last_seq, mb.received_seq, mb.read_seq,
-       mem.members, unread.n, mb.muted, ` + messageColumns + `
+       mem.members, unread.n, mb.muted, s.retention_days, ` + messageColumns + `
 FROM rm_members mb
 JOIN rm_sessions s ON s.session_id = mb.session_id
 CROSS JOIN LATERAL (
@@ -102,7 +105,7 @@ func (q *Queries) sessions(ctx context.Context, sql string, args ...any) ([]Sess
 		var s Session
 		var last optionalMessage
 		dst := append([]any{&s.SessionID, &s.Kind, &s.Title, &s.Owner, &s.LastSeq,
-			&s.ReceivedSeq, &s.ReadSeq, &s.Members, &s.UnreadCount, &s.Muted}, last.fields()...)
+			&s.ReceivedSeq, &s.ReadSeq, &s.Members, &s.UnreadCount, &s.Muted, &s.RetentionDays}, last.fields()...)
 		if err := rows.Scan(dst...); err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/tellyou/tellyou/handlers/feedbus"
 	"github.com/tellyou/tellyou/handlers/notify"
 	"github.com/tellyou/tellyou/handlers/presence"
+	"github.com/tellyou/tellyou/handlers/retention"
 	"github.com/tellyou/tellyou/handlers/transport/ws"
 )
 
@@ -94,6 +95,13 @@ type config struct {
 	NotifySecret      string
 	NotifyTimeout     time.Duration
 	NotifyMaxAttempts int
+	// RetentionDays is the server's default retention in whole days for
+	// sessions without their own (TELLYOU_RETENTION: 30d, or a duration of
+	// whole days such as 720h; default off, 0). RetentionSweep is how often
+	// the sweeper expires messages past their retention
+	// (TELLYOU_RETENTION_SWEEP, default 1m).
+	RetentionDays  int
+	RetentionSweep time.Duration
 }
 
 // busPrefixPattern is what NATS allows in a stream name and a subject token.
@@ -249,6 +257,16 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		check := notify.Config{Outbox: &notify.Outbox{}, URL: c.NotifyURL, Secret: c.NotifySecret}
 		if err := check.Validate(); err != nil {
 			return config{}, fmt.Errorf("offline notifications (TELLYOU_NOTIFY_URL): %w", err)
+		}
+	}
+
+	if c.RetentionDays, err = retention.ParseDays(getenv("TELLYOU_RETENTION")); err != nil {
+		return config{}, fmt.Errorf("TELLYOU_RETENTION: %w", err)
+	}
+	c.RetentionSweep = retention.DefaultInterval
+	if v := strings.TrimSpace(getenv("TELLYOU_RETENTION_SWEEP")); v != "" {
+		if c.RetentionSweep, err = time.ParseDuration(v); err != nil || c.RetentionSweep < time.Second {
+			return config{}, fmt.Errorf("TELLYOU_RETENTION_SWEEP=%q: want a duration of at least 1s such as 1m", v)
 		}
 	}
 	return c, nil

@@ -116,6 +116,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
+	sweeper, err := newRetentionSweeper(cfg, cmds, rm, eng.Pool, logger)
+	if err != nil {
+		return err
+	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Store: eng.Store, Log: logTail, Pool: eng.Pool, Logger: logger,
 		// A projection that a database outage stopped resumes within seconds
 		// of the database's return, however long it was gone.
@@ -224,6 +228,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 			logger.Error("projection runner stopped", "err", err)
 		}
 	}()
+	wg.Go(func() { sweeper.Run(runCtx) }) // failures are logged and retried inside
 	if feedRelay != nil {
 		// Every node runs the relay; the one holding its lease publishes.
 		wg.Go(func() { _ = feedRelay.Run(runCtx) }) // failures are logged and retried inside

@@ -30,6 +30,7 @@ var serverRoutes = []string{
 	"GET /v1/sessions",
 	"POST /v1/sessions",
 	"POST /v1/sessions/{id}/members",
+	"PATCH /v1/sessions/{id}",
 	"GET /v1/sessions/{id}/messages",
 	"GET /v1/inbox",
 	"GET /v1/unread",

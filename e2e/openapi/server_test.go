@@ -39,6 +39,7 @@ func TestServerMatchesDescription(t *testing.T) {
 	t.Run("sessions", func(t *testing.T) { checkSessions(t, c, w) })
 	t.Run("changeMembers", func(t *testing.T) { checkChangeMembers(t, c, w) })
 	t.Run("updateMemberSettings", func(t *testing.T) { checkMute(t, c, w) })
+	t.Run("setSessionSettings", func(t *testing.T) { checkSessionSettings(t, c, w) })
 	t.Run("listMessages", func(t *testing.T) { checkMessages(t, c, w) })
 	t.Run("inbox and unread", func(t *testing.T) { checkInboxAndUnread(t, c, w) })
 	t.Run("audit", func(t *testing.T) { checkAudit(t, c, w) })
@@ -289,4 +290,22 @@ func checkSearch(t *testing.T, c *checker, w world) {
 	c.do(t, call{method: get, path: "/v1/search?q=hello&sessionId=" + url.QueryEscape(w.group), token: w.cat, status: http.StatusForbidden})
 	c.do(t, call{method: get, path: "/v1/search?q=hello&sessionId=" + url.QueryEscape(w.unknownGroup), token: w.ann, status: http.StatusNotFound})
 	c.do(t, call{method: get, path: "/v1/search?q=hello", status: http.StatusUnauthorized, invalid: true})
+}
+
+func checkSessionSettings(t *testing.T, c *checker, w world) {
+	const patch = http.MethodPatch
+	group := sessionPath(w.group, "")
+	c.do(t, call{method: patch, path: group, token: w.ann, body: `{"retentionDays":30}`, status: http.StatusOK})
+	c.do(t, call{method: patch, path: group, token: w.ann, body: `{"retentionDays":null}`, status: http.StatusOK})
+	c.do(t, call{method: patch, path: sessionPath(w.direct, ""), token: w.bob, body: `{"retentionDays":7}`, status: http.StatusOK})
+	for _, body := range []string{`{"retentionDays":0}`, `{"retentionDays":36501}`} {
+		c.do(t, call{method: patch, path: group, token: w.ann, body: body, status: http.StatusBadRequest, invalid: true})
+	}
+	for _, body := range []string{`{"retentionDays":"30"}`, `{"retentionDays":30,"x":1}`, `{}`} {
+		c.do(t, call{method: patch, path: group, token: w.ann, body: body, status: http.StatusBadRequest, invalid: true})
+	}
+	c.do(t, call{method: patch, path: group, token: w.bob, body: `{"retentionDays":3}`, status: http.StatusForbidden})
+	c.do(t, call{method: patch, path: group, token: w.cat, body: `{"retentionDays":3}`, status: http.StatusForbidden})
+	c.do(t, call{method: patch, path: sessionPath(w.unknownGroup, ""), token: w.ann, body: `{"retentionDays":3}`, status: http.StatusNotFound})
+	c.do(t, call{method: patch, path: group, body: `{"retentionDays":3}`, status: http.StatusUnauthorized, invalid: true})
 }

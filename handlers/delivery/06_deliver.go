@@ -14,7 +14,7 @@ import (
 // connections: a message to every online device of every member (the
 // sending connection excepted), a recall, an edit or a reaction to every
 // member (not tracked for redelivery: a client that missed one reads the
-// message again), a receipt to the other members. Membership events keep the shard's member cache. It fails,
+// message again), an expiry to every member, a receipt to the other members. Membership events keep the shard's member cache. It fails,
 // before it has pushed anything, when it cannot resolve the session's members
 // or encode the frame. Each frame is encoded once and the same bytes go to
 // every connection.
@@ -46,6 +46,9 @@ func (sh *shard) deliver(ctx context.Context, e *event) error {
 	case events.ReactionRemoved:
 		err = sh.fanOut(ctx, p.SessionID, "", wire.ReactionFrame{Type: wire.TypeReaction, SessionID: p.SessionID, Seq: p.Seq,
 			MessageID: p.MessageID, UserID: p.UserID, Emoji: p.Emoji, Removed: true}, occurred)
+	case events.MessagesExpired:
+		err = sh.fanOut(ctx, p.SessionID, "", wire.ExpiredFrame{Type: wire.TypeExpired, SessionID: p.SessionID,
+			UpToSeq: p.UpToSeq}, occurred)
 	case events.MessagesReceived:
 		sh.hub.Acked(p.UserID, p.SessionID, p.UpToSeq)
 		err = sh.pushReceipt(ctx, wire.ReceiptFrame{Type: wire.TypeReceipt, SessionID: p.SessionID, UserID: p.UserID,

@@ -160,10 +160,17 @@ func (q *Queries) page(ctx context.Context, mq MessagesQuery) (readmodels.Messag
 // backward page comes from a read model whose latest message is below the
 // last one the page asks for, min(BeforeSeq-1, the log's last seq): the
 // projection applies a session's messages in seq order, so once it holds that
-// one it holds every message below it. A forward page of a thread, whose
+// one it holds every message below it. A page from a read model that holds
+// (or has expired) the log's last message is never behind, whatever it
+// holds: expired messages leave gaps below it. A forward page of a thread, whose
 // last reply is usually far below the log's last seq, is behind when the
 // read model's latest message is.
 func behindLog(page readmodels.MessagePage, pq readmodels.PageQuery, logLastSeq int64) bool {
+	if page.LastSeq >= logLastSeq {
+		// The read model has applied the log's last message (or expired
+		// it): the page is whole, however short.
+		return false
+	}
 	if pq.BeforeSeq > 0 {
 		return page.LastSeq < min(pq.BeforeSeq-1, logLastSeq)
 	}
@@ -244,6 +251,10 @@ func SessionView(s *domain.Session, userID string) readmodels.Session {
 		Owner:     s.Owner,
 		Members:   s.MemberIDs(),
 		LastSeq:   s.LastSeq,
+	}
+	if s.RetentionDays != nil {
+		d := *s.RetentionDays
+		v.RetentionDays = &d
 	}
 	if m, ok := s.Members[userID]; ok {
 		v.ReceivedSeq, v.ReadSeq, v.Muted = m.ReceivedSeq, m.ReadSeq, m.Muted

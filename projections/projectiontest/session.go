@@ -133,3 +133,17 @@ func (s *SessionLog) Remove(by string, users ...string) {
 	s.Env.TB.Helper()
 	s.Env.Append(s.ID, events.MembersRemoved{SessionID: s.ID, Members: users, By: by})
 }
+
+// SetRetention appends a change of the session's retention by by (nil: the
+// server's default).
+func (s *SessionLog) SetRetention(by string, days *int) {
+	s.Env.TB.Helper()
+	s.Env.Append(s.ID, events.SessionSettingsChanged{SessionID: s.ID, By: by, RetentionDays: days, At: s.Env.Now()})
+}
+
+// Expire appends the expiry of the session's messages up to upTo, with the
+// current clock as the cutoff.
+func (s *SessionLog) Expire(upTo int64) {
+	s.Env.TB.Helper()
+	s.Env.Append(s.ID, events.MessagesExpired{SessionID: s.ID, UpToSeq: upTo, Before: s.Env.Now()})
+}

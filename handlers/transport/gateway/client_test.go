@@ -37,6 +37,7 @@ type frame struct {
 	EditedAt          int64                `json:"editedAt"`
 	Emoji             string               `json:"emoji"`
 	Removed           bool                 `json:"removed"`
+	UpToSeq           int64                `json:"upToSeq"`
 	// Message is the pushed message of a message frame, or the text of an
 	// error frame.
 	Message json.RawMessage `json:"message"`

@@ -36,6 +36,7 @@ func (a *API) routes() {
 
 	a.mux.Handle("GET /v1/sessions", a.withDeadline(a.authenticated(a.listSessions)))
 	a.mux.Handle("POST /v1/sessions", a.withDeadline(a.authenticated(a.createGroup)))
+	a.mux.Handle("PATCH /v1/sessions/{id}", a.withDeadline(a.authenticated(a.patchSession)))
 	a.mux.Handle("POST /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.changeMembers)))
 	a.mux.Handle("GET /v1/sessions/{id}/members", a.withDeadline(a.authenticated(a.members)))
 	a.mux.Handle("PATCH /v1/sessions/{id}/me", a.withDeadline(a.authenticated(a.updateMemberSettings)))

@@ -14,7 +14,6 @@ func TestUnknownRoutesAndWrongMethodsAnswerJSON(t *testing.T) {
 		{http.MethodGet, "/nope"},
 		{http.MethodGet, "/v1"},
 		{http.MethodGet, "/v1/ws"}, // served by the gateway, not here
-		{http.MethodGet, "/v1/sessions/d:ann:bob"},
 		{http.MethodGet, "/v1/sessions/d:ann:bob/unknown"},
 		{http.MethodGet, "/v1/sessions/"},
 		{http.MethodPost, "/v1/nope"},
@@ -33,6 +32,7 @@ func TestUnknownRoutesAndWrongMethodsAnswerJSON(t *testing.T) {
 		{http.MethodPost, "/v1/feed", "GET, HEAD"},
 		{http.MethodDelete, "/healthz", "GET, HEAD"},
 		{http.MethodPost, "/metrics", "GET, HEAD"},
+		{http.MethodGet, "/v1/sessions/d:ann:bob", "PATCH"},
 	}
 	for _, r := range wrongMethod {
 		a := s.do(t, request{method: r.method, path: r.path, token: s.Token(t, "ann")})

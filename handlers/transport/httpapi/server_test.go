@@ -222,6 +222,8 @@ type (
 		ReadSeq     int64        `json:"readSeq"`
 		UnreadCount int64        `json:"unreadCount"`
 		Muted       bool         `json:"muted"`
+		// RetentionDays is the session's own retention (null: the default).
+		RetentionDays *int `json:"retentionDays"`
 	}
 	sessionList struct {
 		Sessions []wireSession `json:"sessions"`
@@ -271,7 +273,7 @@ func wantKeys(t *testing.T, raw []byte, keys ...string) {
 }
 
 var (
-	sessionKeys = []string{"sessionId", "kind", "title", "owner", "members", "lastSeq", "lastMessage", "receivedSeq", "readSeq", "unreadCount", "muted"}
+	sessionKeys = []string{"sessionId", "kind", "title", "owner", "members", "lastSeq", "lastMessage", "receivedSeq", "readSeq", "unreadCount", "muted", "retentionDays"}
 	messageKeys = []string{"messageId", "sessionId", "seq", "senderId", "messageType", "content", "ext", "clientMessageId",
 		"clientTimestamp", "serverTimestamp", "adjustedTimestamp", "recalled"}
 )
