@@ -80,6 +80,9 @@ type Config struct {
 	// reads from the read models and writes between two flushes (default
 	// readmodels.DefaultExportPage, at most readmodels.MaxExportPage).
 	ExportPage int
+	// Erase serves DELETE /v1/users/{id}; nil: the route answers
+	// unavailable.
+	Erase Eraser
 }
 
 func (c *Config) setDefaults() {
