@@ -333,7 +333,7 @@ func grepRelationFiles(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bo
 			return err
 		}
 		node, _, _ := strings.Cut(d.Name(), ".") // 16384, 16384.1
-		node, _, _ = strings.Cut(node, "_")       // 16384_fsm, 16384_vm
+		node, _, _ = strings.Cut(node, "_")      // 16384_fsm, 16384_vm
 		if skip[node] {
 			return nil
 		}
