@@ -185,6 +185,29 @@ func TestEraseEndToEnd(t *testing.T) {
 		t.Fatalf("tellyou audit --user dave = %v: %s", err, out.String())
 	}
 
+	// The operator's command erases as an admin and answers the first
+	// erasure when repeated.
+	var cli [2]struct {
+		UserID   string `json:"userId"`
+		By       string `json:"by"`
+		ErasedAt int64  `json:"erasedAt"`
+	}
+	for i, by := range []string{"ops-cli", "someone-else"} {
+		out.Reset()
+		if err := run(ctx, []string{"erase", "--user", "carl", "--by", by}, getenv, &out, &errOut); err != nil {
+			t.Fatalf("tellyou erase: %v (%s)", err, errOut.String())
+		}
+		if err := json.Unmarshal(out.Bytes(), &cli[i]); err != nil {
+			t.Fatalf("tellyou erase printed %q: %v", out.String(), err)
+		}
+	}
+	if cli[0].UserID != "carl" || cli[0].By != "ops-cli" || cli[1] != cli[0] {
+		t.Fatalf("tellyou erase twice printed %+v", cli)
+	}
+	if err := run(ctx, []string{"erase"}, getenv, &out, &errOut); err == nil {
+		t.Fatal("tellyou erase without --user accepted")
+	}
+
 	// A rebuild gives the same rows.
 	erased := dumpReadModels(t, url)
 	out.Reset()
