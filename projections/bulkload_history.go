@@ -41,6 +41,8 @@ type historyLoad struct {
 	pending map[uuid.UUID]map[string]*pendingChanges
 	// expired holds the expiries, for the rows written before them.
 	expired expiries
+	// erasures erase the rows written before a UserErased.
+	erasures loadErasures
 
 	columns []string
 }
@@ -53,7 +55,7 @@ type bulkMessage struct {
 	messageType                                   int32
 	content                                       readmodels.StoredContent
 	ext                                           []byte
-	recalled                                      bool
+	recalled, erased                              bool
 	replyTo                                       pgtype.UUID
 	// reactions are the message's in the order they were added.
 	reactions []bulkReaction
@@ -70,7 +72,7 @@ type bulkReaction struct {
 func messageColumns() []string {
 	return []string{"session_id", "seq", "message_id", "sender_id", "message_type", "content",
 		"content_encoding", "content_packed", "ext", "client_message_id", "client_ts", "server_ts", "adjusted_ts", "recalled",
-		"edited_at", "reply_to"}
+		"edited_at", "reply_to", "erased"}
 }
 
 // reactionColumns are the rm_reactions columns historyLoad writes.
@@ -102,7 +104,7 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		l.rows = append(l.rows, bulkMessage{session: e.SessionID, sender: e.SenderID,
 			clientID: pgText(e.ClientMessageID), id: row.id, seq: e.Seq, clientTs: e.ClientTimestamp,
 			serverTs: e.ServerTimestamp, adjustedTs: e.AdjustedTimestamp, messageType: int32(e.MessageType),
-			content: row.content, ext: pgJSON(e.Ext), replyTo: row.replyTo})
+			content: row.content, ext: row.ext, replyTo: row.replyTo, erased: e.Erased})
 	case events.MessageRecalled:
 		id, err := loadTarget(ev, e.SessionID, e.MessageID)
 		if err != nil {
@@ -127,10 +129,13 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		if m, held := l.held(edit.id, e.SessionID); held {
 			if m != nil && !m.recalled {
 				m.content, m.editedAt = edit.content, e.EditedAt
+				if m.erased || e.Erased {
+					m.erase()
+				}
 			}
 			return nil
 		}
-		l.pendingFor(edit.id, e.SessionID).edit(edit.content, e.EditedAt)
+		l.pendingFor(edit.id, e.SessionID).edit(edit.content, e.EditedAt, e.Erased)
 	case events.ReactionAdded:
 		id, err := l.reactionTarget(ev, e.SessionID, e.MessageID, e.UserID)
 		if err != nil {
@@ -166,8 +171,23 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		for i, m := range l.rows {
 			l.at[m.id] = i
 		}
+	case events.UserErased:
+		if err := checkUserStream(ev, e.UserID); err != nil {
+			return err
+		}
+		for i := range l.rows {
+			if l.rows[i].sender == e.UserID {
+				l.rows[i].erase()
+			}
+		}
+		l.erasures.add(e.UserID)
 	}
 	return nil
+}
+
+// erase empties what the message said, as erasedRow does.
+func (m *bulkMessage) erase() {
+	m.erased, m.content, m.ext = true, readmodels.StoredContent{Encoding: readmodels.ContentPlain}, nil
 }
 
 // loadTarget checks, for a bulk load, an event that changes message
@@ -228,13 +248,21 @@ func (r bulkReaction) same(o bulkReaction) bool { return r.emoji == o.emoji && r
 // one of them are folded into its row, and hands the older ones to w once
 // there are copyRows of those.
 func (l *historyLoad) spill(w *rowWriter) error {
+	if err := l.erasures.write(w, l.table, erasedRow); err != nil {
+		return err
+	}
 	if len(l.rows) < 2*l.copyRows {
 		return nil
 	}
 	return l.handOff(w, len(l.rows)-l.copyRows)
 }
 
-func (l *historyLoad) finish(w *rowWriter) error { return l.handOff(w, len(l.rows)) }
+func (l *historyLoad) finish(w *rowWriter) error {
+	if err := l.erasures.write(w, l.table, erasedRow); err != nil {
+		return err
+	}
+	return l.handOff(w, len(l.rows))
+}
 
 // handOff hands the oldest n rows, and their reactions, to w; changes of
 // them are pending from then on.
@@ -278,6 +306,6 @@ func (m *bulkMessage) values(v []any) []any {
 	v[0], v[1], v[2], v[3], v[4] = m.session, m.seq, pgtype.UUID{Bytes: m.id, Valid: true}, m.sender, m.messageType
 	v[5], v[6], v[7], v[8] = m.content.Text, m.content.Encoding, m.content.Packed, m.ext
 	v[9], v[10], v[11], v[12], v[13] = m.clientID, m.clientTs, m.serverTs, m.adjustedTs, m.recalled
-	v[14], v[15] = m.editedAt, m.replyTo
+	v[14], v[15], v[16] = m.editedAt, m.replyTo, m.erased
 	return v
 }

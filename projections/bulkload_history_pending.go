@@ -22,6 +22,9 @@ type pendingChanges struct {
 	edited   bool
 	content  readmodels.StoredContent
 	editedAt int64
+	// erased tells an edit arrived erased: the row is erased from then
+	// on, and later edits move only its edited_at, as Apply's do.
+	erased bool
 	// reactions are the outcome of the adds and removes of each user's
 	// emoji, in the order first named.
 	reactions []pendingReaction
@@ -45,9 +48,9 @@ func (p *pendingChanges) recall() {
 	*p = pendingChanges{recalled: true}
 }
 
-func (p *pendingChanges) edit(content readmodels.StoredContent, editedAt int64) {
+func (p *pendingChanges) edit(content readmodels.StoredContent, editedAt int64, erased bool) {
 	if !p.recalled {
-		p.edited, p.content, p.editedAt = true, content, editedAt
+		p.edited, p.content, p.editedAt, p.erased = true, content, editedAt, p.erased || erased
 	}
 }
 
@@ -94,6 +97,7 @@ type pendingRows struct {
 	editEncodings              []string
 	editPacked                 [][]byte
 	editedAt                   []int64
+	editErased                 []bool
 	// reactions, by kind of outcome
 	keep, replace, remove reactionArrays
 	// recalls
@@ -134,6 +138,7 @@ func (l *historyLoad) pendingRows() *pendingRows {
 				out.editEncodings = append(out.editEncodings, p.content.Encoding)
 				out.editPacked = append(out.editPacked, p.content.Packed)
 				out.editedAt = append(out.editedAt, p.editedAt)
+				out.editErased = append(out.editErased, p.erased)
 			}
 			for _, r := range p.reactions {
 				switch {
@@ -176,13 +181,18 @@ func (l *historyLoad) afterIndexes(ctx context.Context, conn *pgxpool.Conn) erro
 		sql  string
 		args func(lo, hi int) []any
 	}{
-		{"edits", len(p.editIDs), `UPDATE ` + messages + ` AS m SET content = e.c, content_encoding = e.enc,
-				content_packed = e.p, edited_at = e.at
-			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[]) AS e(id, sid, c, enc, p, at)
+		{"edits", len(p.editIDs), `UPDATE ` + messages + ` AS m SET
+				content = CASE WHEN m.erased OR e.er THEN '' ELSE e.c END,
+				content_encoding = CASE WHEN m.erased OR e.er THEN '` + readmodels.ContentPlain + `' ELSE e.enc END,
+				content_packed = CASE WHEN m.erased OR e.er THEN NULL ELSE e.p END,
+				ext = CASE WHEN m.erased OR e.er THEN NULL ELSE m.ext END,
+				edited_at = e.at, erased = m.erased OR e.er
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::bool[])
+				AS e(id, sid, c, enc, p, at, er)
 			WHERE m.message_id = e.id AND m.session_id = e.sid AND NOT m.recalled`,
 			func(lo, hi int) []any {
 				return []any{p.editIDs[lo:hi], p.editSessions[lo:hi], p.editContents[lo:hi],
-					p.editEncodings[lo:hi], p.editPacked[lo:hi], p.editedAt[lo:hi]}
+					p.editEncodings[lo:hi], p.editPacked[lo:hi], p.editedAt[lo:hi], p.editErased[lo:hi]}
 			}},
 		{"reactions removed", len(p.remove.ids), `DELETE FROM ` + reactions + ` AS x
 			USING unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS r(id, sid, emoji, uid), ` + messages + ` m

@@ -34,6 +34,8 @@ type searchLoad struct {
 	pending map[uuid.UUID][]*searchChange
 	// expired holds the expiries, for the rows written before them.
 	expired expiries
+	// erasures erase the rows written before a UserErased.
+	erasures loadErasures
 }
 
 // searchRow is one rm_search row but its generated tsvector.
@@ -76,22 +78,23 @@ func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		// when they were applied: they must not touch the row written now.
 		delete(l.pending, id)
 		l.at[id] = len(l.rows)
-		l.rows = append(l.rows, searchRow{session: e.SessionID, sender: e.SenderID, body: pgText(e.Content),
-			id: id, seq: e.Seq, serverTs: e.ServerTimestamp})
+		l.rows = append(l.rows, searchRow{session: e.SessionID, sender: e.SenderID, body: searchBody(e.Content, e.Erased),
+			id: id, seq: e.Seq, serverTs: e.ServerTimestamp, recalled: e.Erased})
 	case events.MessageEdited:
 		id, err := loadTarget(ev, e.SessionID, e.MessageID)
 		if err != nil {
 			return err
 		}
-		body := pgText(e.Content)
+		body := searchBody(e.Content, e.Erased)
 		if i, ok := l.at[id]; ok {
 			if m := &l.rows[i]; m.session == e.SessionID && !m.recalled {
-				m.body = body
+				m.body, m.recalled = body, e.Erased
 			}
 			return nil
 		}
 		if c := l.change(id, e.SessionID); !c.recalled {
-			c.body = &body
+			// An erased edit ends the row's matching as a recall does.
+			c.body, c.recalled = &body, e.Erased
 		}
 	case events.MessageRecalled:
 		id, err := loadTarget(ev, e.SessionID, e.MessageID)
@@ -114,9 +117,22 @@ func (l *searchLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		for i, m := range l.rows {
 			l.at[m.id] = i
 		}
+	case events.UserErased:
+		if err := checkUserStream(ev, e.UserID); err != nil {
+			return err
+		}
+		for i := range l.rows {
+			if m := &l.rows[i]; m.sender == e.UserID {
+				m.recalled, m.body = true, ""
+			}
+		}
+		l.erasures.add(e.UserID)
 	}
 	return nil
 }
+
+// searchErased is the SET list that erases rm_search rows.
+const searchErased = `recalled = true, body = ''`
 
 func (l *searchLoad) change(id uuid.UUID, session string) *searchChange {
 	for _, c := range l.pending[id] {
@@ -132,13 +148,21 @@ func (l *searchLoad) change(id uuid.UUID, session string) *searchChange {
 // spill keeps the latest copyRows messages in memory and hands the older
 // ones to w once there are copyRows of those.
 func (l *searchLoad) spill(w *rowWriter) error {
+	if err := l.erasures.write(w, l.table, searchErased); err != nil {
+		return err
+	}
 	if len(l.rows) < 2*l.copyRows {
 		return nil
 	}
 	return l.handOff(w, len(l.rows)-l.copyRows)
 }
 
-func (l *searchLoad) finish(w *rowWriter) error { return l.handOff(w, len(l.rows)) }
+func (l *searchLoad) finish(w *rowWriter) error {
+	if err := l.erasures.write(w, l.table, searchErased); err != nil {
+		return err
+	}
+	return l.handOff(w, len(l.rows))
+}
 
 // handOff hands the oldest n rows to w; edits and recalls of them are
 // pending from then on.

@@ -55,6 +55,7 @@ type historyRun struct {
 	packed                                            [][]byte
 	exts                                              []*string
 	replyTos                                          []pgtype.UUID
+	erased                                            []bool
 }
 
 func (h *historyProjection) NewRun(tables TableNames) Run {
@@ -79,7 +80,7 @@ func (r *historyRun) Add(ev events.RecordedEvent, env events.Envelope) (bool, er
 	r.encodings = append(r.encodings, row.content.Encoding)
 	r.packed = append(r.packed, row.content.Packed)
 	var ext *string
-	if j := pgJSON(e.Ext); j != nil {
+	if j := row.ext; j != nil {
 		s := string(j)
 		ext = &s
 	}
@@ -89,6 +90,7 @@ func (r *historyRun) Add(ev events.RecordedEvent, env events.Envelope) (bool, er
 	r.serverTs = append(r.serverTs, e.ServerTimestamp)
 	r.adjustedTs = append(r.adjustedTs, e.AdjustedTimestamp)
 	r.replyTos = append(r.replyTos, row.replyTo)
+	r.erased = append(r.erased, e.Erased)
 	return true, nil
 }
 
@@ -98,14 +100,14 @@ func (r *historyRun) Flush(b *pgx.Batch) {
 	}
 	b.Queue(`INSERT INTO `+r.table+` (session_id, seq, message_id, sender_id, message_type, content,
 			content_encoding, content_packed, ext, client_message_id, client_ts, server_ts, adjusted_ts, recalled,
-			reply_to)
-		SELECT s, q, m, snd, t, c, enc, p, x::json, cid, cts, sts, ats, false, rt
+			reply_to, erased)
+		SELECT s, q, m, snd, t, c, enc, p, x::json, cid, cts, sts, ats, false, rt, er
 		FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[],
-			$8::bytea[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::uuid[])
-			AS r(s, q, m, snd, t, c, enc, p, x, cid, cts, sts, ats, rt)
+			$8::bytea[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::uuid[], $15::bool[])
+			AS r(s, q, m, snd, t, c, enc, p, x, cid, cts, sts, ats, rt, er)
 		ON CONFLICT DO NOTHING`,
 		r.sessions, r.seqs, r.ids, r.senders, r.types, r.contents, r.encodings, r.packed, r.exts,
-		r.clientIDs, r.clientTs, r.serverTs, r.adjustedTs, r.replyTos)
+		r.clientIDs, r.clientTs, r.serverTs, r.adjustedTs, r.replyTos, r.erased)
 	*r = historyRun{h: r.h, table: r.table}
 }
 
@@ -197,6 +199,8 @@ func (r *sessionsRun) flushWatermarks(b *pgx.Batch, column string, marks map[mem
 type messageRow struct {
 	id      uuid.UUID
 	content readmodels.StoredContent
+	// ext is the row's ext: nil for none, and for an erased message.
+	ext []byte
 	// replyTo is the message it answers; NULL for none, and for a replyTo
 	// that is not a UUID: no message has that id.
 	replyTo pgtype.UUID
@@ -214,11 +218,16 @@ func (h *historyProjection) messageRow(ev events.RecordedEvent, e events.Message
 	if e.MessageType < math.MinInt32 || e.MessageType > math.MaxInt32 {
 		return messageRow{}, fmt.Errorf("message type %d out of range", e.MessageType)
 	}
+	if e.Erased {
+		// Opening gives erased content as "", but the row must not depend
+		// on what an opener leaves in Content.
+		e.Content, e.Ext = "", nil
+	}
 	content, err := h.content.Pack(pgText(e.Content))
 	if err != nil {
 		return messageRow{}, fmt.Errorf("message %s: %w", e.MessageID, err)
 	}
-	row := messageRow{id: id, content: content}
+	row := messageRow{id: id, content: content, ext: pgJSON(e.Ext)}
 	if e.ReplyTo != "" {
 		if to, err := uuid.Parse(e.ReplyTo); err == nil {
 			row.replyTo = pgtype.UUID{Bytes: to, Valid: true}

@@ -41,7 +41,8 @@ func (*historyProjection) Tables() []string { return []string{"rm_messages", "rm
 func (*historyProjection) Handles(eventType string) bool {
 	switch eventType {
 	case events.TypeMessageSent, events.TypeMessageRecalled, events.TypeMessageEdited,
-		events.TypeReactionAdded, events.TypeReactionRemoved, events.TypeMessagesExpired:
+		events.TypeReactionAdded, events.TypeReactionRemoved, events.TypeMessagesExpired,
+		events.TypeUserErased:
 		return true
 	}
 	return false
@@ -58,12 +59,12 @@ func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Rec
 		id, content := row.id, row.content
 		b.Queue(`INSERT INTO `+messages+` (session_id, seq, message_id, sender_id,
 			message_type, content, content_encoding, content_packed, ext, client_message_id,
-			client_ts, server_ts, adjusted_ts, recalled, reply_to)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, $14)
+			client_ts, server_ts, adjusted_ts, recalled, reply_to, erased)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, $14, $15)
 			ON CONFLICT DO NOTHING`,
 			e.SessionID, e.Seq, id, e.SenderID, e.MessageType, content.Text, content.Encoding, content.Packed,
-			pgJSON(e.Ext), pgText(e.ClientMessageID), e.ClientTimestamp, e.ServerTimestamp, e.AdjustedTimestamp,
-			row.replyTo)
+			row.ext, pgText(e.ClientMessageID), e.ClientTimestamp, e.ServerTimestamp, e.AdjustedTimestamp,
+			row.replyTo, e.Erased)
 	case events.MessageRecalled:
 		id, err := messageOf(ev, e.SessionID, e.MessageID)
 		if err != nil {
@@ -79,7 +80,18 @@ func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Rec
 		if err != nil {
 			return err
 		}
-		b.Queue(`UPDATE `+messages+` SET content = $3, content_encoding = $4, content_packed = $5, edited_at = $6
+		if e.Erased {
+			b.Queue(`UPDATE `+messages+` SET `+erasedRow+`, edited_at = $3
+				WHERE message_id = $1 AND session_id = $2 AND NOT recalled`,
+				edit.id, e.SessionID, e.EditedAt)
+			break
+		}
+		// An erased row keeps its empty content; edited_at, which the log
+		// keeps in clear, moves whether the edit came before or after the
+		// erasure, so that the outcome does not depend on their order.
+		b.Queue(`UPDATE `+messages+` SET content = CASE WHEN erased THEN '' ELSE $3 END,
+				content_encoding = CASE WHEN erased THEN '`+readmodels.ContentPlain+`' ELSE $4 END,
+				content_packed = CASE WHEN erased THEN NULL ELSE $5::bytea END, edited_at = $6
 			WHERE message_id = $1 AND session_id = $2 AND NOT recalled`,
 			edit.id, e.SessionID, edit.content.Text, edit.content.Encoding, edit.content.Packed, e.EditedAt)
 	case events.ReactionAdded:
@@ -106,8 +118,28 @@ func (h *historyProjection) Apply(b *pgx.Batch, tables TableNames, ev events.Rec
 		b.Queue(`DELETE FROM `+reactions+` r USING `+messages+` m
 			WHERE m.session_id = $1 AND m.seq <= $2 AND r.message_id = m.message_id`, e.SessionID, e.UpToSeq)
 		b.Queue(`DELETE FROM `+messages+` WHERE session_id = $1 AND seq <= $2`, e.SessionID, e.UpToSeq)
+	case events.UserErased:
+		if err := checkUserStream(ev, e.UserID); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE `+messages+` SET `+erasedRow+` WHERE sender_id = $1`, e.UserID)
 	}
 	return nil
+}
+
+// erasedRow is the SET list that erases a row of rm_messages: what the
+// message said goes (content and ext), what the log keeps in clear stays
+// (ids, seq, timestamps, edited_at, reply_to, reactions).
+const erasedRow = `erased = true, content = '', content_encoding = '` + readmodels.ContentPlain + `',
+	content_packed = NULL, ext = NULL`
+
+// checkUserStream refuses a UserErased stored in another stream than the
+// user's own.
+func checkUserStream(ev events.RecordedEvent, userID string) error {
+	if ev.StreamID != events.UserStreamPrefix+userID {
+		return fmt.Errorf("payload names user %q but is stored in stream %q", userID, ev.StreamID)
+	}
+	return checkText("user id", userID)
 }
 
 // messageOf checks the session an event names and parses the id of the
@@ -135,6 +167,9 @@ func (h *historyProjection) editOf(ev events.RecordedEvent, e events.MessageEdit
 	id, err := messageOf(ev, e.SessionID, e.MessageID)
 	if err != nil {
 		return editRow{}, err
+	}
+	if e.Erased {
+		e.Content = ""
 	}
 	content, err := h.content.Pack(pgText(e.Content))
 	if err != nil {

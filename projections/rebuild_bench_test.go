@@ -129,7 +129,17 @@ func mixedLog(shape mixedShape, seed uint64) []burst {
 			Title: fmt.Sprintf("group %d", i), Owner: s.members[0], Members: s.members, CreatedAt: now()}}})
 		count++
 	}
+	erased := false
 	for count < shape.events {
+		if !erased && count >= shape.events/2 {
+			// One user is erased halfway: the rows of their earlier
+			// messages are erased, their later ones are not.
+			erased = true
+			u := user()
+			out = append(out, burst{events.UserStreamPrefix + u, []events.Payload{
+				events.UserErased{UserID: u, By: "admin", ErasedAt: now()}}})
+			count++
+		}
 		s := sessions[rng.IntN(len(sessions))]
 		var ps []events.Payload
 		for range 1 + rng.IntN(8) {

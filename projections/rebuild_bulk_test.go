@@ -220,6 +220,27 @@ func TestBulkRebuildOfUnusualLogs(t *testing.T) {
 			g.Recall(m)
 			editMessage(g, m, "too late to edit")
 		}},
+		{"erasures", false, func(env *projectiontest.Env) {
+			g := env.CreateGroup("g", "alice", "bob")
+			var old []events.MessageSent
+			for i := range 12 { // a load copying 5 rows has written most of them
+				old = append(old, g.SendExt("alice", fmt.Sprintf("alice said %d", i), `{"k": 1}`))
+				g.Send("bob", fmt.Sprintf("bob said %d", i))
+			}
+			g.Edit(old[0], "edited before the erasure")
+			g.React("bob", old[1], "👍")
+			g.Recall(old[2])
+			env.Erase("alice", "admin")
+			env.Erase("nobody", "admin") // no message: changes nothing
+			g.Edit(old[3], "edited after the erasure: stays erased")
+			g.Edit(old[11], "held by the load: stays erased")
+			g.React("bob", old[4], "🎉")
+			g.Recall(old[5])
+			later := g.Send("alice", "said after the erasure: kept")
+			g.Edit(later, "edited after the erasure: kept")
+			env.Erase("alice", "alice") // again: the later message stays
+			g.Send("alice", "after the second erasure")
+		}},
 		{"message repeated", true, func(env *projectiontest.Env) {
 			g := env.CreateGroup("g", "alice", "bob")
 			m := g.Send("alice", "once")

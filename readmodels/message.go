@@ -8,7 +8,10 @@ import (
 )
 
 // Message is one message as pulls return it. A recalled message keeps its seq
-// and comes back with Recalled set, empty Content and no Ext.
+// and comes back with Recalled set, empty Content and no Ext. An erased one
+// (its sender was erased, or its key shredded) keeps its seq, ids,
+// timestamps and reactions and comes back with Erased set, empty Content and
+// no Ext.
 type Message struct {
 	MessageID   string `json:"messageId"`
 	SessionID   string `json:"sessionId"`
@@ -32,6 +35,9 @@ type Message struct {
 	// Reactions holds, by emoji, the users who reacted with it in the order
 	// they did; nil when there are none.
 	Reactions map[string][]string `json:"reactions,omitempty"`
+	// Erased is true when what the message said was erased; Content is
+	// then empty and Ext null.
+	Erased bool `json:"erased,omitempty"`
 }
 
 // messageColumns selects a Message from rm_messages aliased m, its content
@@ -43,7 +49,8 @@ const messageColumns = `m.message_id::text, m.session_id, m.seq, m.sender_id, m.
 	m.content, m.ext, m.client_message_id, m.client_ts, m.server_ts, m.adjusted_ts, m.recalled,
 	m.content_encoding, m.content_packed, m.edited_at, m.reply_to::text,
 	ARRAY(SELECT ARRAY[r.emoji, r.user_id] FROM rm_reactions r
-		WHERE r.message_id = m.message_id ORDER BY r.version, r.emoji, r.user_id)`
+		WHERE r.message_id = m.message_id ORDER BY r.version, r.emoji, r.user_id),
+	m.erased`
 
 // messageRow is a row of messageColumns: a message whose content is still in
 // stored form.
@@ -59,7 +66,7 @@ func (r *messageRow) fields() []any {
 	return []any{&m.MessageID, &m.SessionID, &m.Seq, &m.SenderID, &m.MessageType,
 		&r.stored.Text, &m.Ext, &m.ClientMessageID, &m.ClientTimestamp, &m.ServerTimestamp,
 		&m.AdjustedTimestamp, &m.Recalled, &r.stored.Encoding, &r.stored.Packed, &m.EditedAt,
-		&r.replyTo, &r.reactions}
+		&r.replyTo, &r.reactions, &m.Erased}
 }
 
 // message returns the message with its latest content.
@@ -102,14 +109,14 @@ type optionalMessage struct {
 	seq, clientTS, serverTS, adjustedTS, editedAt                               *int64
 	messageType                                                                 *int32
 	ext, packed                                                                 []byte
-	recalled                                                                    *bool
+	recalled, erased                                                            *bool
 	reactions                                                                   [][]string
 }
 
 func (o *optionalMessage) fields() []any {
 	return []any{&o.messageID, &o.sessionID, &o.seq, &o.senderID, &o.messageType,
 		&o.content, &o.ext, &o.clientMessageID, &o.clientTS, &o.serverTS,
-		&o.adjustedTS, &o.recalled, &o.encoding, &o.packed, &o.editedAt, &o.replyTo, &o.reactions}
+		&o.adjustedTS, &o.recalled, &o.encoding, &o.packed, &o.editedAt, &o.replyTo, &o.reactions, &o.erased}
 }
 
 // message returns the scanned message with its latest content, or nil when
@@ -132,6 +139,7 @@ func (o *optionalMessage) message(codec *ContentCodec) (*Message, error) {
 			AdjustedTimestamp: *o.adjustedTS,
 			Recalled:          *o.recalled,
 			EditedAt:          *o.editedAt,
+			Erased:            *o.erased,
 		},
 		stored:    StoredContent{Encoding: *o.encoding, Text: *o.content, Packed: o.packed},
 		replyTo:   o.replyTo,

@@ -9,19 +9,24 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/tellyou/tellyou/events"
 	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
 
 func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	session := fs.String("session", "", "session id (required)")
+	session := fs.String("session", "", "session id")
+	user := fs.String("user", "", "user id: print the user's own stream (their erasure)")
 	from := fs.Int64("from-version", 1, "first stream version to print")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *session == "" {
-		return errors.New("audit: --session is required")
+	if (*session == "") == (*user == "") {
+		return errors.New("audit: give one of --session and --user")
+	}
+	if *user != "" {
+		*session = events.UserStreamPrefix + *user
 	}
 	pool, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -59,7 +64,7 @@ func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 			break
 		}
 	}
-	if n == 0 {
+	if n == 0 && *user == "" {
 		return fmt.Errorf("audit: session %s has no events from version %d", *session, *from)
 	}
 	return nil

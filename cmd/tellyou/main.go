@@ -3,9 +3,11 @@
 //	tellyou serve                       run the server
 //	tellyou migrate                     create the database if missing and apply migrations
 //	tellyou rebuild [--projection NAME] replay the log into fresh read models and switch over
-//	tellyou audit --session ID          print a session's raw events with metadata
+//	tellyou audit --session ID | --user U
+//	                                    print a session's (or a user's own) raw events with metadata
+//	tellyou erase --user U [--by NAME]  erase a user's content (crypto-shredding; the log keeps the audit)
 //	tellyou deadletters [--limit N]     print the latest events the push hub gave up on
-//	tellyou token --user U [--role auditor] [--ttl D] [--device NAME]
+//	tellyou token --user U [--role auditor|admin] [--ttl D] [--device NAME]
 //	                                    mint a JWT for a user
 //	tellyou searchbench [--fill] [flags]
 //	                                    fill a database with messages and time
@@ -51,9 +53,10 @@ commands:
   serve                         run the server
   migrate                       create the database if missing and apply migrations
   rebuild [--projection NAME]   rebuild read models from the event log
-  audit --session ID            print a session's events with metadata
+  audit --session ID | --user U print a session's (or a user's own) events with metadata
+  erase --user U [--by NAME]    erase a user's content; the log keeps who asked and when
   deadletters [--limit N]       print the latest events pushes gave up on
-  token --user U [--role auditor] [--ttl 24h] [--device NAME]
+  token --user U [--role auditor|admin] [--ttl 24h] [--device NAME]
                                 mint a JWT for a user
   bench --scenario S [flags]    drive a running server with load and report (bench -h)
   searchbench [--fill] [flags]  fill a database with messages and time searches (searchbench -h)
@@ -92,6 +95,8 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		return rebuildCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, cfg, logger, rest, stdout, stderr)
+	case "erase":
+		return eraseCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, cfg, logger, rest, stdout, stderr)
 	case "deadletters":

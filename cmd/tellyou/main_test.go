@@ -56,7 +56,7 @@ func TestOperatorCommandsOnARealDatabase(t *testing.T) {
 	if err != nil || p.UserID != "ann" || !p.IsAuditor() {
 		t.Fatalf("minted token = %+v, %v", p, err)
 	}
-	if err := run(ctx, []string{"token", "--user", "ann", "--role", "admin"}, getenv, &out, &errOut); err == nil {
+	if err := run(ctx, []string{"token", "--user", "ann", "--role", "root"}, getenv, &out, &errOut); err == nil {
 		t.Fatal("unknown role accepted")
 	}
 

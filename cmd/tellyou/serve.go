@@ -174,9 +174,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	// Every request and frame that reaches the database carries a deadline
 	// of cfg.RequestTimeout, except the feed, which streams for as long as
 	// its client reads.
+	eraser, err := newEraser(store)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Commands: cmds, Queries: queries, Store: logTail, Secret: secret, Metrics: m, Ready: ready.Check, Logger: logger,
-		RequestTimeout: cfg.RequestTimeout, Presence: tracker, Opener: sealer,
+		RequestTimeout: cfg.RequestTimeout, Presence: tracker, Opener: sealer, Erase: eraser,
 	})
 	if err != nil {
 		return err

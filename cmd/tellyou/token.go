@@ -16,7 +16,7 @@ func tokenCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	user := fs.String("user", "", "user id (required)")
-	role := fs.String("role", "", `role to grant ("auditor")`)
+	role := fs.String("role", "", `role to grant ("auditor" or "admin")`)
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	device := fs.String("device", "", "device name carried in the token")
 	if err := fs.Parse(args); err != nil {
@@ -28,10 +28,10 @@ func tokenCmd(ctx context.Context, cfg config, _ *slog.Logger, args []string, st
 	p := auth.Principal{UserID: *user, Device: *device}
 	switch *role {
 	case "":
-	case auth.RoleAuditor:
-		p.Roles = []string{auth.RoleAuditor}
+	case auth.RoleAuditor, auth.RoleAdmin:
+		p.Roles = []string{*role}
 	default:
-		return fmt.Errorf("token: unknown role %q (known: auditor)", *role)
+		return fmt.Errorf("token: unknown role %q (known: auditor, admin)", *role)
 	}
 	secret, err := signingSecret(ctx, cfg)
 	if err != nil {

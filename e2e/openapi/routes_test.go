@@ -40,6 +40,8 @@ var serverRoutes = []string{
 	"GET /v1/presence",
 	"GET /v1/search",
 	"GET /v1/users/me/export",
+	"DELETE /v1/users/{id}",
+	"GET /v1/audit/users/{id}/events",
 	"GET /v1/ws",
 	"GET /",
 	"GET /web/config.json",

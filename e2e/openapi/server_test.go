@@ -50,6 +50,7 @@ func TestServerMatchesDescription(t *testing.T) {
 	t.Run("listMembers (draft)", func(t *testing.T) { checkListMembers(t, c, w) })
 	t.Run("getPresence (draft)", func(t *testing.T) { checkPresence(t, c, w) })
 	t.Run("searchMessages (draft)", func(t *testing.T) { checkSearch(t, c, w) })
+	t.Run("erasure", func(t *testing.T) { checkErasure(t, c, w) })
 
 	pathValues := map[string]string{"id": url.PathEscape(w.group), "file": "app.css", "module": "main.js"}
 	t.Run("route list", func(t *testing.T) { c.checkRouteList(t, pathValues) })

@@ -39,7 +39,7 @@ func (sh *shard) deliver(ctx context.Context, e *event) error {
 			MessageID: p.MessageID, Seq: p.Seq, By: p.By}, occurred)
 	case events.MessageEdited:
 		err = sh.fanOut(ctx, p.SessionID, "", wire.EditedFrame{Type: wire.TypeEdited, SessionID: p.SessionID, Seq: p.Seq,
-			MessageID: p.MessageID, Content: p.Content, EditedAt: p.EditedAt}, occurred)
+			MessageID: p.MessageID, Content: erasedOr(p.Content, p.Erased), EditedAt: p.EditedAt, Erased: p.Erased}, occurred)
 	case events.ReactionAdded:
 		err = sh.fanOut(ctx, p.SessionID, "", wire.ReactionFrame{Type: wire.TypeReaction, SessionID: p.SessionID, Seq: p.Seq,
 			MessageID: p.MessageID, UserID: p.UserID, Emoji: p.Emoji}, occurred)

@@ -241,6 +241,38 @@ func (q *Queries) Audit(ctx context.Context, aq AuditQuery) ([]events.RecordedEv
 	return recs, nil
 }
 
+// UserAuditQuery reads the events of a user's own stream
+// (events.UserStreamPrefix + UserID): their erasure.
+type UserAuditQuery struct {
+	// Allowed must be true: only admins and auditors read a user's stream.
+	Allowed     bool
+	UserID      string
+	FromVersion int64
+	Limit       int
+}
+
+// AuditUser returns the raw events of a user's own stream in order. Users
+// are not registered, so a user with no such events (never erased) gets an
+// empty slice, not not_found.
+func (q *Queries) AuditUser(ctx context.Context, aq UserAuditQuery) ([]events.RecordedEvent, error) {
+	if !aq.Allowed {
+		return nil, &domain.Error{Kind: domain.KindForbidden, Reason: "only admins and auditors read a user's events"}
+	}
+	if !domain.ValidUserID(aq.UserID) {
+		return nil, &domain.Error{Kind: domain.KindInvalid, Reason: "invalid user id"}
+	}
+	aq.FromVersion = max(aq.FromVersion, 1)
+	if aq.Limit <= 0 || aq.Limit > MaxAuditLimit {
+		aq.Limit = MaxAuditLimit
+	}
+	stream := events.UserStreamPrefix + aq.UserID
+	recs, err := q.store.ReadStream(ctx, stream, aq.FromVersion, aq.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit %s from version %d: %w", stream, aq.FromVersion, err)
+	}
+	return recs, nil
+}
+
 // SessionView renders a session's state as the sessions list shows it, for
 // answers that must not wait for the read models (a group just created).
 func SessionView(s *domain.Session, userID string) readmodels.Session {

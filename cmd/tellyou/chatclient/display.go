@@ -36,6 +36,8 @@ func messageLine(label string, m Message) string {
 	switch {
 	case m.Recalled:
 		text = "(recalled)"
+	case m.Erased:
+		text = "(erased)"
 	case m.MessageType != 1:
 		text = fmt.Sprintf("(type %d) %s", m.MessageType, text)
 	}

@@ -20,6 +20,8 @@ type Message struct {
 	Content         string `json:"content"`
 	ServerTimestamp int64  `json:"serverTimestamp"`
 	Recalled        bool   `json:"recalled"`
+	// Erased: the sender was erased (or the content's key shredded).
+	Erased bool `json:"erased"`
 }
 
 // Session is one entry of GET /v1/sessions as the client uses it.

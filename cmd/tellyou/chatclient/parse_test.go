@@ -51,6 +51,7 @@ func TestMessageLineIsSafeForATerminal(t *testing.T) {
 		{Message{SenderID: "bob", MessageType: 1, Content: "two\r\nlines"}, "[team] bob: two\n    lines"},
 		{Message{SenderID: "bob", MessageType: 1, Content: "a\u202eb\u009bc\td"}, "[team] bob: a?b?c\td"},
 		{Message{SenderID: "bob", MessageType: 1, Recalled: true}, "[team] bob: (recalled)"},
+		{Message{SenderID: "bob", MessageType: 1, Erased: true}, "[team] bob: (erased)"},
 		{Message{SenderID: "bob", MessageType: 7, Content: "{}"}, "[team] bob: (type 7) {}"},
 	} {
 		if got := messageLine("team", tt.m); got != tt.want {

@@ -17,6 +17,11 @@ import (
 // RoleAuditor lets a user read raw event history and the event feed.
 const RoleAuditor = "auditor"
 
+// RoleAdmin lets a user act on other users: erase them
+// (DELETE /v1/users/{id}) and read their own streams' events
+// (GET /v1/audit/users/{id}/events).
+const RoleAdmin = "admin"
+
 // MinSecretBytes is the shortest HS256 secret accepted.
 const MinSecretBytes = 16
 
@@ -31,6 +36,9 @@ type Principal struct {
 
 // IsAuditor reports whether the principal holds the auditor role.
 func (p Principal) IsAuditor() bool { return slices.Contains(p.Roles, RoleAuditor) }
+
+// IsAdmin reports whether the principal holds the admin role.
+func (p Principal) IsAdmin() bool { return slices.Contains(p.Roles, RoleAdmin) }
 
 type claims struct {
 	Roles  []string `json:"roles,omitempty"`

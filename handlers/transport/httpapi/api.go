@@ -46,6 +46,8 @@ func (a *API) routes() {
 	a.mux.Handle("GET /v1/unread", a.withDeadline(a.authenticated(a.unread)))
 	a.mux.Handle("GET /v1/search", a.withDeadline(a.authenticated(a.search)))
 	a.mux.Handle("GET /v1/audit/sessions/{id}/events", a.withDeadline(a.authenticated(a.audit)))
+	a.mux.Handle("DELETE /v1/users/{id}", a.withDeadline(a.authenticated(a.eraseUser)))
+	a.mux.Handle("GET /v1/audit/users/{id}/events", a.withDeadline(a.authenticated(a.auditUser)))
 	// The export and the feed stream for as long as their client reads: each
 	// read of the export has the request deadline instead.
 	a.mux.Handle("GET /v1/users/me/export", a.authenticated(a.export))

@@ -85,6 +85,9 @@ type Config struct {
 	// event as stored plus the outcome of opening it (nil: as stored only).
 	// The feed never opens content.
 	Opener eventview.Opener
+	// Erase serves DELETE /v1/users/{id}; nil: the route answers
+	// unavailable.
+	Erase Eraser
 }
 
 func (c *Config) setDefaults() {

@@ -58,6 +58,9 @@ type EditedFrame struct {
 	MessageID string `json:"messageId"`
 	Content   string `json:"content"`
 	EditedAt  int64  `json:"editedAt"`
+	// Erased is true when the edit's content was erased (its key
+	// shredded); Content is then empty.
+	Erased bool `json:"erased,omitempty"`
 }
 
 // ReactionFrame pushes a reaction added, or removed (Removed set).

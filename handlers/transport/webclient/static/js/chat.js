@@ -118,6 +118,8 @@ export class Chat {
       const held = s.messages.get(m.seq);
       if (held) {
         if (m.recalled && !held.recalled) Object.assign(held, { recalled: true, content: "", reactions: undefined });
+        // An erasure (of the sender, or of the content's key) reaches copies already held.
+        if (m.erased && !held.erased) Object.assign(held, { erased: true, content: "", ext: null });
         // A page read later knows of later edits and reactions.
         if (!held.recalled && (m.editedAt ?? 0) > (held.editedAt ?? 0)) Object.assign(held, { content: m.content, editedAt: m.editedAt });
         if (m.reactions !== undefined && !held.recalled) held.reactions = m.reactions;

@@ -90,7 +90,8 @@ export class View {
     const chat = this.chat;
     const items = chat.sortedSessions().map((s) => {
       const last = s.lastMessage;
-      const preview = last ? (last.recalled ? "Message recalled" : `${last.senderId === chat.me ? "You: " : ""}${last.content}`)
+      const preview = last ? (last.recalled ? "Message recalled" : last.erased ? "Message erased"
+        : `${last.senderId === chat.me ? "You: " : ""}${last.content}`)
         : s.draft ? "New conversation" : "No messages yet";
       const name = chat.title(s);
       return el("li", { class: "session", "data-session-id": s.id, "aria-current": s.id === chat.openId ? "true" : "false",
@@ -170,10 +171,11 @@ export class View {
     const status = own ? chat.tickStatus(s, m) : null;
     const text = m.recalled
       ? el("p", { class: "text recalled" }, own ? "You recalled this message" : "Message recalled")
+      : m.erased ? el("p", { class: "text recalled" }, "Message erased")
       : el("p", { class: "text" }, m.content);
     const quoted = m.replyTo ? chat.messageById(s, m.replyTo) : null;
     const quote = m.replyTo ? el("p", { class: "reply-quote" }, quoted
-      ? `${quoted.senderId}: ${quoted.recalled ? "Message recalled" : quoted.content}` : "a message further up") : null;
+      ? `${quoted.senderId}: ${quoted.recalled ? "Message recalled" : quoted.erased ? "Message erased" : quoted.content}` : "a message further up") : null;
     const readBy = own && s.kind === "group" ? chat.readBy(s, m) : 0;
     const held = m.seq !== undefined && !m.recalled;
     const reactions = held && m.reactions ? el("div", { class: "reactions" },
