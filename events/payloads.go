@@ -83,6 +83,10 @@ type MessageSent struct {
 	// Sealed holds Content encrypted (schema version 2); Content is then
 	// empty in the log. Opening fills Content back in.
 	Sealed *Sealed `json:"sealed,omitempty"`
+	// SealedExt holds Ext encrypted under the same key as Sealed, when the
+	// message has an ext; Ext is then empty in the log. The client's ext is
+	// content too: an erasure or an expiry forgets it with the text.
+	SealedExt *Sealed `json:"sealedExt,omitempty"`
 	// Erased is set when opening found the content's key shredded (the
 	// sender was erased or the content's retention period passed). It is
 	// never stored.

@@ -42,7 +42,11 @@ func eraseCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 		return err
 	}
 	defer closeStore()
-	eraser, err := newEraser(store)
+	keys, _, err := openSealer(ctx, cfg, &engine{Pool: pool, Store: store}, logger)
+	if err != nil {
+		return err
+	}
+	eraser, err := newEraser(store, keys)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,29 +225,28 @@ func TestEraseEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	skipEvents := !eventsSealed(t, pool)
-	if found := grepDatabase(t, pool, marker, skipEvents); len(found) > 0 {
+	if !eventsSealed(t, pool) {
+		t.Fatal("the log holds no sealed content")
+	}
+	if found := grepDatabase(t, pool, marker); len(found) > 0 {
 		t.Fatalf("the erased marker is in clear in %q", found)
 	}
-	if found, read := grepRelationFiles(t, pool, marker, skipEvents); read && len(found) > 0 {
+	if found, read := grepRelationFiles(t, pool, marker); read && len(found) > 0 {
 		t.Fatalf("the erased marker is in clear in the files of %q", found)
 	}
-	if skipEvents {
-		// The greps can fail: the log, still in clear, is found by both.
-		if found := grepDatabase(t, pool, marker, false); len(found) != 1 || found[0] != "public.tellyou_events" {
-			t.Fatalf("the grep of the rows found the marker in %q, want the log only", found)
-		}
-		if found, read := grepRelationFiles(t, pool, marker, false); read && (len(found) == 0 || found[0] != "tellyou_events") {
-			t.Fatalf("the grep of the files found the marker in %q, want the log", found)
-		}
+	// The greps can fail: bob's words, not erased, are in clear in the read
+	// models (which serve them), and in their files.
+	if found := grepDatabase(t, pool, kept); !slices.Contains(found, "public.rm_messages") || slices.Contains(found, "public.tellyou_events") {
+		t.Fatalf("the grep of the rows found the kept marker in %q, want the read models and not the log", found)
+	}
+	if found, read := grepRelationFiles(t, pool, kept); read && len(found) == 0 {
+		t.Fatal("the grep of the files did not find the kept marker")
 	}
 }
 
-// eventsSealed reports whether the log holds sealed content. Until sealed
-// content is merged it holds none, and erased content stays in clear in
-// tellyou_events (the log is never rewritten; only deleting the key can
-// forget it). Once it is merged, this is true and the greps must find the
-// marker nowhere, the log included.
+// eventsSealed reports whether the log holds sealed content: the log is
+// never rewritten, so only the shredded key makes erased content unreadable
+// there.
 func eventsSealed(t *testing.T, pool *pgxpool.Pool) bool {
 	t.Helper()
 	var sealed bool
@@ -260,7 +260,7 @@ func eventsSealed(t *testing.T, pool *pgxpool.Pool) bool {
 
 // grepDatabase returns the tables of every schema with a row that holds s in
 // clear in any column (rows as text, bytea columns as their bytes).
-func grepDatabase(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bool) []string {
+func grepDatabase(t *testing.T, pool *pgxpool.Pool, s string) []string {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := pool.Query(ctx, `SELECT table_schema, table_name FROM information_schema.tables
@@ -278,9 +278,6 @@ func grepDatabase(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bool) [
 	}
 	var found []string
 	for _, tb := range tables {
-		if skipEvents && tb.name == "tellyou_events" {
-			continue
-		}
 		ident := pgx.Identifier{tb.schema, tb.name}.Sanitize()
 		cond := []string{`strpos(t::text, $1) > 0`}
 		cols, err := pool.Query(ctx, `SELECT column_name FROM information_schema.columns
@@ -312,7 +309,7 @@ func grepDatabase(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bool) [
 // may read them (the server is local and runs as this user or is readable).
 // It returns the relations whose files hold s, and whether it could read
 // them.
-func grepRelationFiles(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bool) (found []string, read bool) {
+func grepRelationFiles(t *testing.T, pool *pgxpool.Pool, s string) (found []string, read bool) {
 	t.Helper()
 	ctx := context.Background()
 	for _, stmt := range []string{"VACUUM FULL", "CHECKPOINT"} {
@@ -330,26 +327,6 @@ func grepRelationFiles(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bo
 		t.Logf("relation files not read (%v): the row grep stands alone", err)
 		return nil, false
 	}
-	// The files of the log's table, its TOAST table and their indexes are
-	// skipped while the log holds content in clear.
-	skip := map[string]bool{}
-	if skipEvents {
-		rows, err := pool.Query(ctx, `SELECT pg_relation_filenode(c.oid)::text FROM pg_class c
-			WHERE pg_relation_filenode(c.oid) IS NOT NULL AND (c.oid = 'tellyou_events'::regclass
-				OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = 'tellyou_events'::regclass)
-				OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ('tellyou_events'::regclass,
-					(SELECT reltoastrelid FROM pg_class WHERE oid = 'tellyou_events'::regclass))))`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fn := range nodes {
-			skip[fn] = true
-		}
-	}
 	needle := []byte(s)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -357,9 +334,6 @@ func grepRelationFiles(t *testing.T, pool *pgxpool.Pool, s string, skipEvents bo
 		}
 		node, _, _ := strings.Cut(d.Name(), ".") // 16384, 16384.1
 		node, _, _ = strings.Cut(node, "_")      // 16384_fsm, 16384_vm
-		if skip[node] {
-			return nil
-		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil // dropped by the checkpoint meanwhile

@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
-	_, sealer, err := openSealer(ctx, cfg, eng, logger)
+	keys, sealer, err := openSealer(ctx, cfg, eng, logger)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err != nil {
 		return err
 	}
-	sweeper, err := newRetentionSweeper(cfg, cmds, rm, eng.Pool, logger)
+	sweeper, err := newRetentionSweeper(cfg, cmds, rm, keys, eng.Pool, logger)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	// Every request and frame that reaches the database carries a deadline
 	// of cfg.RequestTimeout, except the feed, which streams for as long as
 	// its client reads.
-	eraser, err := newEraser(store)
+	eraser, err := newEraser(store, keys)
 	if err != nil {
 		return err
 	}

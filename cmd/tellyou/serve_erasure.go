@@ -1,24 +1,13 @@
 package main
 
 import (
-	"context"
-
 	"github.com/tellyou/tellyou/handlers/command"
 )
 
-// noKeysToErase is the KeyEraser of a server whose content is not sealed
-// yet: there is no data key to delete, so it does nothing. The keystore
-// (events/keystore, *keystore.Store.EraseUser) replaces it when sealed
-// content is merged; until then an erased user's content stays in clear in
-// the event log, and only the read models forget it.
-type noKeysToErase struct{}
-
-func (noKeysToErase) EraseUser(context.Context, string) error { return nil }
-
-var _ command.KeyEraser = noKeysToErase{}
-
 // newEraser returns the handler of erasures, for DELETE /v1/users/{id} and
-// `tellyou erase`.
-func newEraser(store command.EventStore) (*command.EraseHandler, error) {
-	return command.NewEraseHandler(command.EraseConfig{Store: store, Keys: noKeysToErase{}})
+// `tellyou erase`: it appends UserErased, then deletes the user's data keys
+// from keys (the keystore), so their sealed content in the log can no longer
+// be opened.
+func newEraser(store command.EventStore, keys command.KeyEraser) (*command.EraseHandler, error) {
+	return command.NewEraseHandler(command.EraseConfig{Store: store, Keys: keys})
 }

@@ -3,6 +3,7 @@ package keystore_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func TestSealedContentOpensUntilShredded(t *testing.T) {
 	store := newStore(t, pool, keystore.Config{Master: key(1)})
 	sealer := newSealer(t, store)
 	at := day1.UnixMilli()
-	sent := events.MessageSent{SessionID: "g:1", MessageID: uuid.NewString(), Seq: 1, SenderID: "ann", Content: "secret-ann-42", ServerTimestamp: at}
+	sent := events.MessageSent{SessionID: "g:1", MessageID: uuid.NewString(), Seq: 1, SenderID: "ann", Content: "secret-ann-42",
+		Ext: json.RawMessage(`{"note":"secret-ann-ext"}`), ServerTimestamp: at}
 	edit := events.MessageEdited{SessionID: "g:1", MessageID: sent.MessageID, Seq: 1, By: "ann", Content: "secret-ann-43", EditedAt: at}
 	bobs := events.MessageSent{SessionID: "g:1", MessageID: uuid.NewString(), Seq: 2, SenderID: "bob", Content: "bob says", ServerTimestamp: at}
 	var sealed []events.Payload
@@ -69,8 +71,15 @@ func TestSealedContentOpensUntilShredded(t *testing.T) {
 		}
 		return o
 	}
-	if got := open(sealed[0]).(events.MessageSent); got.Content != sent.Content || got.Erased || got.Sealed != nil {
+	if got := open(sealed[0]).(events.MessageSent); got.Content != sent.Content || string(got.Ext) != string(sent.Ext) ||
+		got.Erased || got.Sealed != nil || got.SealedExt != nil {
 		t.Fatalf("opened message = %+v", got)
+	}
+	// The sealed ext cannot pass for the sealed content.
+	swapped := sealed[0].(events.MessageSent)
+	swapped.Sealed, swapped.SealedExt = swapped.SealedExt, swapped.Sealed
+	if _, err := reader.Open(ctx, swapped); !errors.Is(err, sealing.ErrForged) {
+		t.Fatalf("Open(content and ext swapped) = %v, want ErrForged", err)
 	}
 	if got := open(sealed[1]).(events.MessageEdited); got.Content != edit.Content || got.Erased {
 		t.Fatalf("opened edit = %+v", got)
@@ -103,7 +112,7 @@ func TestSealedContentOpensUntilShredded(t *testing.T) {
 	if err := store.EraseUser(ctx, "ann"); err != nil {
 		t.Fatal(err)
 	}
-	if got := open(sealed[0]).(events.MessageSent); !got.Erased || got.Content != "" {
+	if got := open(sealed[0]).(events.MessageSent); !got.Erased || got.Content != "" || got.Ext != nil {
 		t.Fatalf("erased sender's message opened as %+v", got)
 	}
 	if got := open(sealed[1]).(events.MessageEdited); !got.Erased || got.Content != "" {

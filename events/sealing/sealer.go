@@ -3,6 +3,7 @@ package sealing
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -89,7 +90,12 @@ func (s *Sealer) Seal(ctx context.Context, p events.Payload) (events.Payload, er
 		if err != nil {
 			return nil, err
 		}
-		e.Sealed, e.Content = sealed, ""
+		if len(e.Ext) > 0 {
+			if e.SealedExt, err = s.seal(ctx, e.SenderID, e.SessionID, e.MessageID, extField(e.EventType()), e.ServerTimestamp, string(e.Ext)); err != nil {
+				return nil, err
+			}
+		}
+		e.Sealed, e.Content, e.Ext = sealed, "", nil
 		return e, nil
 	case events.MessageEdited:
 		if e.Sealed != nil {
@@ -104,6 +110,10 @@ func (s *Sealer) Seal(ctx context.Context, p events.Payload) (events.Payload, er
 	}
 	return p, nil
 }
+
+// extField is what the additional data names for a message's sealed ext, so
+// that its ciphertext cannot pass for the content's, nor the reverse.
+func extField(eventType string) string { return eventType + ".ext" }
 
 func (s *Sealer) seal(ctx context.Context, sender, sessionID, messageID, eventType string, atMillis int64, content string) (*events.Sealed, error) {
 	keyID, key, err := s.keys.KeyFor(ctx, sender, sessionID, time.UnixMilli(atMillis))
@@ -136,7 +146,20 @@ func (s *Sealer) Open(ctx context.Context, p events.Payload) (events.Payload, er
 		if err != nil {
 			return nil, err
 		}
-		e.Content, e.Erased, e.Sealed = content, erased, nil
+		if e.SealedExt != nil && !erased {
+			ext, extErased, err := s.open(ctx, e.SealedExt, e.SessionID, e.MessageID, extField(e.EventType()))
+			if err != nil {
+				return nil, err
+			}
+			erased = extErased
+			if !erased {
+				e.Ext = json.RawMessage(ext)
+			}
+		}
+		if erased {
+			content, e.Ext = "", nil
+		}
+		e.Content, e.Erased, e.Sealed, e.SealedExt = content, erased, nil, nil
 		return e, nil
 	case events.MessageEdited:
 		if e.Sealed == nil {
