@@ -149,41 +149,56 @@ func (s *Store) KeyFor(ctx context.Context, sender, sessionID string, at time.Ti
 // createPeriod makes the period's key under the user's advisory lock, which
 // EraseUser takes too: a key is never created for a user whose erasure has
 // committed, nor survives one that commits after it.
+//
+// The lock, the insert and the read go in one batch: one round trip and one
+// commit, since the first message of each sender, session and day waits for
+// it. The batch is one implicit transaction (a single Sync), and each of its
+// statements takes its own snapshot (read committed), so the insert's check
+// sees an erasure that committed while the lock was awaited.
 func (s *Store) createPeriod(ctx context.Context, sender, sessionID, day string) (*dataKey, error) {
-	var out *dataKey
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockUser(ctx, tx, sender); err != nil {
-			return err
-		}
-		var erased bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tellyou_erased_users WHERE user_id = $1)`, sender).Scan(&erased); err != nil {
-			return fmt.Errorf("check erasure of %s: %w", sender, err)
-		}
-		if erased {
-			return ErrUserErased
-		}
-		raw := make([]byte, sealing.KeySize)
-		if _, err := rand.Read(raw); err != nil {
-			return fmt.Errorf("generate data key: %w", err)
-		}
-		id := uuid.NewString()
-		wrapped, err := s.master.wrap(raw, wrapAAD(id, sender, sessionID, day))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO tellyou_data_keys (key_id, user_id, session_id, day, wrapped, master_id)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, session_id, day) DO NOTHING`,
-			id, sender, sessionID, day, wrapped, s.master.id); err != nil {
-			return fmt.Errorf("store data key: %w", err)
-		}
-		// Another process may have stored the period's key first: use its.
-		out, err = s.readPeriod(ctx, tx, sender, sessionID, day)
-		return err
+	raw := make([]byte, sealing.KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("generate data key: %w", err)
+	}
+	id := uuid.NewString()
+	wrapped, err := s.master.wrap(raw, wrapAAD(id, sender, sessionID, day))
+	if err != nil {
+		return nil, err
+	}
+	var b pgx.Batch
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('tellyou-keystore:' || $1, 0))`, sender)
+	b.Queue(`INSERT INTO tellyou_data_keys (key_id, user_id, session_id, day, wrapped, master_id)
+		SELECT $1, $2, $3, $4, $5, $6
+		WHERE NOT EXISTS (SELECT 1 FROM tellyou_erased_users WHERE user_id = $2)
+		ON CONFLICT (user_id, session_id, day) DO NOTHING`,
+		id, sender, sessionID, day, wrapped, s.master.id)
+	// Another process may have stored the period's key first: use its.
+	var (
+		erased    bool
+		storedID  *uuid.UUID
+		stored    []byte
+		storedFor *string
+	)
+	b.Queue(`SELECT e.erased, k.key_id, k.wrapped, k.master_id
+		FROM (SELECT EXISTS (SELECT 1 FROM tellyou_erased_users WHERE user_id = $1) AS erased) e
+		LEFT JOIN tellyou_data_keys k ON k.user_id = $1 AND k.session_id = $2 AND k.day = $3`,
+		sender, sessionID, day).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&erased, &storedID, &stored, &storedFor)
 	})
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, fmt.Errorf("data key of %s in %s on %s: %w", sender, sessionID, day, err)
+	}
+	if erased {
+		return nil, fmt.Errorf("data key of %s in %s on %s: %w", sender, sessionID, day, ErrUserErased)
+	}
+	if storedID == nil || storedFor == nil {
+		return nil, fmt.Errorf("data key of %s in %s on %s: not stored", sender, sessionID, day)
+	}
+	k, err := s.unwrap(storedID.String(), sender, sessionID, day, stored, *storedFor)
 	if err != nil {
 		return nil, fmt.Errorf("data key of %s in %s on %s: %w", sender, sessionID, day, err)
 	}
-	return out, nil
+	return k, nil
 }
 
 type querier interface {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -122,6 +123,46 @@ func TestEraseUserShredsKeys(t *testing.T) {
 	}
 	if _, err := s.Key(ctx, "not-a-uuid"); !errors.Is(err, keystore.ErrKeyShredded) {
 		t.Fatalf("Key(garbage) = %v, want ErrKeyShredded", err)
+	}
+}
+
+// Keys created while the user's erasure commits never outlive it: each
+// creation either commits before the erasure (and is deleted by it) or sees
+// it and refuses.
+func TestNoKeySurvivesAConcurrentErasure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t)
+	s := newStore(t, pool, keystore.Config{Master: key(1)})
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range 4 {
+		wg.Go(func() {
+			<-start
+			for i := range 50 {
+				_, _, err := s.KeyFor(ctx, "ann", fmt.Sprintf("g:%d-%d", g, i), day1)
+				if err != nil && !errors.Is(err, keystore.ErrUserErased) {
+					t.Errorf("KeyFor: %v", err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	time.Sleep(5 * time.Millisecond)
+	if err := s.EraseUser(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM tellyou_data_keys WHERE user_id = 'ann'`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d keys of ann after her erasure", left)
+	}
+	if _, _, err := s.KeyFor(ctx, "ann", "g:new", day1); !errors.Is(err, keystore.ErrUserErased) {
+		t.Fatalf("KeyFor after the erasure = %v, want ErrUserErased", err)
 	}
 }
 
