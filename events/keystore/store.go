@@ -7,7 +7,6 @@ package keystore
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -79,6 +78,8 @@ type Store struct {
 	master   *master
 	previous *master // nil without PreviousMaster
 	cache    *keyCache
+	// creations queues the period keys being created (create.go).
+	creations creations
 }
 
 // New returns a store on pool, whose keystore tables Migrate has created. It
@@ -144,61 +145,6 @@ func (s *Store) KeyFor(ctx context.Context, sender, sessionID string, at time.Ti
 	}
 	s.cache.add(k, gen)
 	return k.id, k.key, nil
-}
-
-// createPeriod makes the period's key under the user's advisory lock, which
-// EraseUser takes too: a key is never created for a user whose erasure has
-// committed, nor survives one that commits after it.
-//
-// The lock, the insert and the read go in one batch: one round trip and one
-// commit, since the first message of each sender, session and day waits for
-// it. The batch is one implicit transaction (a single Sync), and each of its
-// statements takes its own snapshot (read committed), so the insert's check
-// sees an erasure that committed while the lock was awaited.
-func (s *Store) createPeriod(ctx context.Context, sender, sessionID, day string) (*dataKey, error) {
-	raw := make([]byte, sealing.KeySize)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, fmt.Errorf("generate data key: %w", err)
-	}
-	id := uuid.NewString()
-	wrapped, err := s.master.wrap(raw, wrapAAD(id, sender, sessionID, day))
-	if err != nil {
-		return nil, err
-	}
-	var b pgx.Batch
-	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('tellyou-keystore:' || $1, 0))`, sender)
-	b.Queue(`INSERT INTO tellyou_data_keys (key_id, user_id, session_id, day, wrapped, master_id)
-		SELECT $1, $2, $3, $4, $5, $6
-		WHERE NOT EXISTS (SELECT 1 FROM tellyou_erased_users WHERE user_id = $2)
-		ON CONFLICT (user_id, session_id, day) DO NOTHING`,
-		id, sender, sessionID, day, wrapped, s.master.id)
-	// Another process may have stored the period's key first: use its.
-	var (
-		erased    bool
-		storedID  *uuid.UUID
-		stored    []byte
-		storedFor *string
-	)
-	b.Queue(`SELECT e.erased, k.key_id, k.wrapped, k.master_id
-		FROM (SELECT EXISTS (SELECT 1 FROM tellyou_erased_users WHERE user_id = $1) AS erased) e
-		LEFT JOIN tellyou_data_keys k ON k.user_id = $1 AND k.session_id = $2 AND k.day = $3`,
-		sender, sessionID, day).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&erased, &storedID, &stored, &storedFor)
-	})
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return nil, fmt.Errorf("data key of %s in %s on %s: %w", sender, sessionID, day, err)
-	}
-	if erased {
-		return nil, fmt.Errorf("data key of %s in %s on %s: %w", sender, sessionID, day, ErrUserErased)
-	}
-	if storedID == nil || storedFor == nil {
-		return nil, fmt.Errorf("data key of %s in %s on %s: not stored", sender, sessionID, day)
-	}
-	k, err := s.unwrap(storedID.String(), sender, sessionID, day, stored, *storedFor)
-	if err != nil {
-		return nil, fmt.Errorf("data key of %s in %s on %s: %w", sender, sessionID, day, err)
-	}
-	return k, nil
 }
 
 type querier interface {

@@ -126,6 +126,44 @@ func TestEraseUserShredsKeys(t *testing.T) {
 	}
 }
 
+// Many keys created at once (they share batches) each come back as the key
+// stored for their own period.
+func TestConcurrentCreationsGetTheirOwnKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t)
+	s := newStore(t, pool, keystore.Config{Master: key(1)})
+	const n = 300
+	type got struct {
+		id  string
+		key []byte
+	}
+	keys := make([]got, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			id, k, err := s.KeyFor(ctx, fmt.Sprintf("user%d", i%50), fmt.Sprintf("g:%d", i), day1)
+			if err != nil {
+				t.Errorf("KeyFor %d: %v", i, err)
+			}
+			keys[i] = got{id, k}
+		})
+	}
+	wg.Wait()
+	fresh := newStore(t, pool, keystore.Config{Master: key(1)})
+	seen := map[string]bool{}
+	for i, g := range keys {
+		id, k, err := fresh.KeyFor(ctx, fmt.Sprintf("user%d", i%50), fmt.Sprintf("g:%d", i), day1)
+		if err != nil || id != g.id || !bytes.Equal(k, g.key) {
+			t.Fatalf("period %d: stored %s, %v; KeyFor gave %s", i, id, err, g.id)
+		}
+		if seen[id] {
+			t.Fatalf("key %s given to two periods", id)
+		}
+		seen[id] = true
+	}
+}
+
 // Keys created while the user's erasure commits never outlive it: each
 // creation either commits before the erasure (and is deleted by it) or sees
 // it and refuses.
