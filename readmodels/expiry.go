@@ -68,23 +68,8 @@ func (q *Queries) DueExpiries(ctx context.Context, eq ExpiryQuery) ([]Expiry, er
 	if eq.DefaultDays > 0 {
 		filter = "true"
 	}
-	rows, err := q.pool.Query(ctx, fmt.Sprintf(dueQuery, filter), eq.Now, eq.DefaultDays, eq.AfterSessionID, clamp(eq.Limit, 100, 1000))
-	if err != nil {
-		return nil, fmt.Errorf("find sessions with expired messages: %w", err)
-	}
-	defer rows.Close()
-	var out []Expiry
-	for rows.Next() {
-		var e Expiry
-		if err := rows.Scan(&e.SessionID, &e.Before, &e.UpToSeq); err != nil {
-			return nil, fmt.Errorf("read a session with expired messages: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find sessions with expired messages: %w", err)
-	}
-	return out, nil
+	return q.expiries(ctx, "find sessions with expired messages", fmt.Sprintf(dueQuery, filter),
+		eq.Now, eq.DefaultDays, eq.AfterSessionID, clamp(eq.Limit, 100, 1000))
 }
 
 // expiredQuery pages the sessions that have had an expiry and still have an
@@ -102,21 +87,28 @@ LIMIT $4`
 // shreds their content keys of the days that have since fallen wholly
 // behind the cutoff, which no new expiry may prompt.
 func (q *Queries) ExpiredSessions(ctx context.Context, eq ExpiryQuery) ([]Expiry, error) {
-	rows, err := q.pool.Query(ctx, expiredQuery, eq.Now, eq.DefaultDays, eq.AfterSessionID, clamp(eq.Limit, 100, 1000))
+	return q.expiries(ctx, "list sessions with expired messages", expiredQuery,
+		eq.Now, eq.DefaultDays, eq.AfterSessionID, clamp(eq.Limit, 100, 1000))
+}
+
+// expiries runs a query of (session id, cutoff, seq) rows; what says what it
+// was for, in its errors.
+func (q *Queries) expiries(ctx context.Context, what, query string, args ...any) ([]Expiry, error) {
+	rows, err := q.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list sessions with expired messages: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Expiry
 	for rows.Next() {
 		var e Expiry
 		if err := rows.Scan(&e.SessionID, &e.Before, &e.UpToSeq); err != nil {
-			return nil, fmt.Errorf("read a session with expired messages: %w", err)
+			return nil, fmt.Errorf("%s: read a row: %w", what, err)
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sessions with expired messages: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
