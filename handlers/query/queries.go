@@ -225,17 +225,11 @@ func (q *Queries) Audit(ctx context.Context, aq AuditQuery) ([]events.RecordedEv
 	if _, err := domain.SessionKind(aq.SessionID); err != nil {
 		return nil, err
 	}
-	if aq.FromVersion < 1 {
-		aq.FromVersion = 1
-	}
-	if aq.Limit <= 0 || aq.Limit > MaxAuditLimit {
-		aq.Limit = MaxAuditLimit
-	}
-	recs, err := q.store.ReadStream(ctx, aq.SessionID, aq.FromVersion, aq.Limit)
+	recs, err := q.auditStream(ctx, aq.SessionID, aq.FromVersion, aq.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("audit %s from version %d: %w", aq.SessionID, aq.FromVersion, err)
+		return nil, err
 	}
-	if len(recs) == 0 && aq.FromVersion == 1 {
+	if len(recs) == 0 && aq.FromVersion <= 1 {
 		return nil, &domain.Error{Kind: domain.KindNotFound, Reason: "no such session"}
 	}
 	return recs, nil
@@ -261,14 +255,19 @@ func (q *Queries) AuditUser(ctx context.Context, aq UserAuditQuery) ([]events.Re
 	if !domain.ValidUserID(aq.UserID) {
 		return nil, &domain.Error{Kind: domain.KindInvalid, Reason: "invalid user id"}
 	}
-	aq.FromVersion = max(aq.FromVersion, 1)
-	if aq.Limit <= 0 || aq.Limit > MaxAuditLimit {
-		aq.Limit = MaxAuditLimit
+	return q.auditStream(ctx, events.UserStreamPrefix+aq.UserID, aq.FromVersion, aq.Limit)
+}
+
+// auditStream reads a stream's events from version from (at least 1), at
+// most limit (MaxAuditLimit when out of 1 to MaxAuditLimit).
+func (q *Queries) auditStream(ctx context.Context, stream string, from int64, limit int) ([]events.RecordedEvent, error) {
+	from = max(from, 1)
+	if limit <= 0 || limit > MaxAuditLimit {
+		limit = MaxAuditLimit
 	}
-	stream := events.UserStreamPrefix + aq.UserID
-	recs, err := q.store.ReadStream(ctx, stream, aq.FromVersion, aq.Limit)
+	recs, err := q.store.ReadStream(ctx, stream, from, limit)
 	if err != nil {
-		return nil, fmt.Errorf("audit %s from version %d: %w", stream, aq.FromVersion, err)
+		return nil, fmt.Errorf("audit %s from version %d: %w", stream, from, err)
 	}
 	return recs, nil
 }

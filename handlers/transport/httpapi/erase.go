@@ -2,12 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"math"
 	"net/http"
 
-	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/handlers/command"
-	"github.com/tellyou/tellyou/handlers/query"
 	"github.com/tellyou/tellyou/handlers/transport/auth"
 	"github.com/tellyou/tellyou/handlers/transport/wire"
 )
@@ -43,37 +40,5 @@ func (a *API) eraseUser(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return err
 	}
 	writeJSON(w, http.StatusOK, eraseAnswer{UserID: e.UserID, ErasedAt: e.ErasedAt})
-	return nil
-}
-
-// auditUser answers GET /v1/audit/users/{id}/events (admins and auditors):
-// the raw events of the user's own stream, as the session audit gives them.
-func (a *API) auditUser(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if !p.IsAdmin() && !p.IsAuditor() {
-		return &domain.Error{Kind: domain.KindForbidden, Reason: "only admins and auditors read a user's events"}
-	}
-	q, err := parseQuery(r.URL.RawQuery)
-	if err != nil {
-		return err
-	}
-	from, err := q.int64In("fromVersion", 0, math.MaxInt64, 1)
-	if err != nil {
-		return err
-	}
-	limit, err := q.intIn("limit", 1, query.MaxAuditLimit, query.MaxAuditLimit)
-	if err != nil {
-		return err
-	}
-	recs, err := a.cfg.Queries.AuditUser(r.Context(), query.UserAuditQuery{
-		Allowed: true, UserID: r.PathValue("id"), FromVersion: from, Limit: limit,
-	})
-	if err != nil {
-		return err
-	}
-	out := auditAnswer{Events: make([]wire.AuditEvent, 0, len(recs))}
-	for _, rec := range recs {
-		out.Events = append(out.Events, wire.NewAuditEvent(rec))
-	}
-	writeJSON(w, http.StatusOK, out)
 	return nil
 }
