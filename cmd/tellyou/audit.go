@@ -28,17 +28,13 @@ func auditCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 	if *user != "" {
 		*session = events.UserStreamPrefix + *user
 	}
-	pool, err := openDatabase(ctx, cfg.DatabaseURL)
+	eng, err := openEngine(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	store, closeStore, err := openEventStore(ctx, cfg, pool, logger)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	_, sealer, err := openSealer(ctx, cfg, &engine{Pool: pool, Store: store}, logger)
+	defer eng.Close()
+	store := eng.Store
+	_, sealer, err := openSealer(ctx, cfg, eng, logger)
 	if err != nil {
 		return err
 	}

@@ -32,17 +32,13 @@ func eraseCmd(ctx context.Context, cfg config, logger *slog.Logger, args []strin
 	if *by == "" {
 		return errors.New("erase: --by must name who asks")
 	}
-	pool, err := openDatabase(ctx, cfg.DatabaseURL)
+	eng, err := openEngine(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	store, closeStore, err := openEventStore(ctx, cfg, pool, logger)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	keys, _, err := openSealer(ctx, cfg, &engine{Pool: pool, Store: store}, logger)
+	defer eng.Close()
+	store := eng.Store
+	keys, _, err := openSealer(ctx, cfg, eng, logger)
 	if err != nil {
 		return err
 	}
