@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tellyou/tellyou/events"
@@ -34,9 +35,20 @@ func (x expiries) add(ev events.RecordedEvent, e events.MessagesExpired) error {
 	return nil
 }
 
-// expiredRow reports whether a row of session at seq is expired by e.
-func expiredRow(e events.MessagesExpired, session string, seq int64) bool {
-	return session == e.SessionID && seq <= e.UpToSeq
+// dropExpired removes from a bulk load's rows in memory those e expires,
+// and indexes the rest by id in at again. place gives a row's session, seq
+// and message id.
+func dropExpired[R any](rows []R, at map[uuid.UUID]int, e events.MessagesExpired, place func(R) (string, int64, uuid.UUID)) []R {
+	rows = slices.DeleteFunc(rows, func(r R) bool {
+		session, seq, _ := place(r)
+		return session == e.SessionID && seq <= e.UpToSeq
+	})
+	clear(at)
+	for i, r := range rows {
+		_, _, id := place(r)
+		at[id] = i
+	}
+	return rows
 }
 
 // deleteExpired deletes, in table and with the statements before returns,

@@ -166,11 +166,7 @@ func (l *historyLoad) add(ev events.RecordedEvent, env events.Envelope) error {
 		if err := l.expired.add(ev, e); err != nil {
 			return err
 		}
-		l.rows = slices.DeleteFunc(l.rows, func(m bulkMessage) bool { return expiredRow(e, m.session, m.seq) })
-		clear(l.at)
-		for i, m := range l.rows {
-			l.at[m.id] = i
-		}
+		l.rows = dropExpired(l.rows, l.at, e, func(m bulkMessage) (string, int64, uuid.UUID) { return m.session, m.seq, m.id })
 	case events.UserErased:
 		if err := checkUserStream(ev, e.UserID); err != nil {
 			return err
