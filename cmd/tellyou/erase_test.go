@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -23,26 +22,6 @@ import (
 	"github.com/tellyou/tellyou/handlers/transport/auth"
 	"github.com/tellyou/tellyou/projections"
 )
-
-// call sends a request with token and returns the status and body.
-func (n *node) call(t *testing.T, method, path, token string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, n.base+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
-}
 
 type pulledMessage struct {
 	SenderID string          `json:"senderId"`
@@ -91,15 +70,15 @@ func TestEraseEndToEnd(t *testing.T) {
 	// Refused: another user without the admin role, even an auditor.
 	before := dumpReadModels(t, url)
 	for _, tok := range []string{n.token(t, "eve"), n.token(t, "eve", auth.RoleAuditor), n.token(t, "bob")} {
-		status, body := n.call(t, http.MethodDelete, "/v1/users/ann", tok)
+		status, body := n.request(t, http.MethodDelete, "/v1/users/ann", tok, "")
 		if status != http.StatusForbidden || !bytes.Contains(body, []byte(`"code":"forbidden"`)) {
 			t.Fatalf("erase without the role = %d %s, want 403 forbidden", status, body)
 		}
 	}
-	if status, body := n.call(t, http.MethodGet, "/v1/audit/users/ann/events", n.token(t, "bob")); status != http.StatusForbidden {
+	if status, body := n.request(t, http.MethodGet, "/v1/audit/users/ann/events", n.token(t, "bob"), ""); status != http.StatusForbidden {
 		t.Fatalf("user audit without the role = %d %s", status, body)
 	}
-	if status, body := n.call(t, http.MethodGet, "/v1/audit/users/ann/events", n.token(t, "ops", auth.RoleAdmin)); status != http.StatusOK ||
+	if status, body := n.request(t, http.MethodGet, "/v1/audit/users/ann/events", n.token(t, "ops", auth.RoleAdmin), ""); status != http.StatusOK ||
 		string(bytes.TrimSpace(body)) != `{"events":[]}` {
 		t.Fatalf("user audit before any erasure = %d %s", status, body)
 	}
@@ -112,18 +91,18 @@ func TestEraseEndToEnd(t *testing.T) {
 		UserID   string `json:"userId"`
 		ErasedAt int64  `json:"erasedAt"`
 	}
-	status, body := n.call(t, http.MethodDelete, "/v1/users/me", n.token(t, "ann"))
+	status, body := n.request(t, http.MethodDelete, "/v1/users/me", n.token(t, "ann"), "")
 	if status != http.StatusOK || json.Unmarshal(body, &first) != nil || first.UserID != "ann" || first.ErasedAt == 0 {
 		t.Fatalf("self erasure = %d %s", status, body)
 	}
-	status, body = n.call(t, http.MethodDelete, "/v1/users/ann", n.token(t, "ops", auth.RoleAdmin))
+	status, body = n.request(t, http.MethodDelete, "/v1/users/ann", n.token(t, "ops", auth.RoleAdmin), "")
 	if status != http.StatusOK || json.Unmarshal(body, &again) != nil || again != first {
 		t.Fatalf("repeated erasure = %d %s, want %+v", status, body, first)
 	}
-	if status, body = n.call(t, http.MethodDelete, "/v1/users/dave", n.token(t, "ops", auth.RoleAdmin)); status != http.StatusOK {
+	if status, body = n.request(t, http.MethodDelete, "/v1/users/dave", n.token(t, "ops", auth.RoleAdmin), ""); status != http.StatusOK {
 		t.Fatalf("admin erasure = %d %s", status, body)
 	}
-	if status, body = n.call(t, http.MethodDelete, "/v1/users/bad:id", n.token(t, "ops", auth.RoleAdmin)); status != http.StatusBadRequest {
+	if status, body = n.request(t, http.MethodDelete, "/v1/users/bad:id", n.token(t, "ops", auth.RoleAdmin), ""); status != http.StatusBadRequest {
 		t.Fatalf("erasure of a malformed id = %d %s", status, body)
 	}
 
@@ -154,7 +133,7 @@ func TestEraseEndToEnd(t *testing.T) {
 			t.Fatalf("session list preview of %s = %+v, want erased", s.SessionID, s.LastMessage)
 		}
 	}
-	status, body = n.call(t, http.MethodGet, "/v1/users/me/export", n.token(t, "ann"))
+	status, body = n.request(t, http.MethodGet, "/v1/users/me/export", n.token(t, "ann"), "")
 	if status != http.StatusOK || bytes.Contains(body, []byte(marker)) || bytes.Count(body, []byte(`"erased":true`)) != 2 {
 		t.Fatalf("export after the erasure = %d %s", status, body)
 	}
@@ -173,7 +152,7 @@ func TestEraseEndToEnd(t *testing.T) {
 			Metadata json.RawMessage `json:"metadata"`
 		} `json:"events"`
 	}
-	status, body = n.call(t, http.MethodGet, "/v1/audit/users/ann/events", n.token(t, "ops", auth.RoleAdmin))
+	status, body = n.request(t, http.MethodGet, "/v1/audit/users/ann/events", n.token(t, "ops", auth.RoleAdmin), "")
 	if status != http.StatusOK || json.Unmarshal(body, &audit) != nil || len(audit.Events) != 1 ||
 		audit.Events[0].Type != "UserErased" || audit.Events[0].StreamID != "u:ann" ||
 		!bytes.Contains(audit.Events[0].Data, []byte(`"by":"ann"`)) || !bytes.Contains(audit.Events[0].Metadata, []byte(`"actor":"ann"`)) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -62,28 +61,6 @@ func (g *pushGateway) notifications() ([]notify.Notification, []string, int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]notify.Notification(nil), g.got...), append([]string(nil), g.ids...), g.bad
-}
-
-// send is an HTTP request with a JSON body as user; it returns the status
-// and decodes the answer into out.
-func (n *node) send(t *testing.T, method, user, path, body string, out any) int {
-	t.Helper()
-	req, err := http.NewRequest(method, n.base+path, bytes.NewReader([]byte(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+n.token(t, user))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s: decode: %v", method, path, err)
-		}
-	}
-	return resp.StatusCode
 }
 
 var notificationsMetric = regexp.MustCompile(`tellyou_notifications_total\{outcome="(\w+)"\} (\d+)`)

@@ -98,25 +98,48 @@ func (n *node) waitReady(t *testing.T) {
 	}
 }
 
-// get fetches a JSON answer as user into out and returns the status.
-func (n *node) get(t *testing.T, user, path string, out any) int {
+// request sends body (none when empty) with token, and returns the status
+// and the answer's body.
+func (n *node) request(t *testing.T, method, path, token, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, n.base+path, nil)
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, n.base+path, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+n.token(t, user))
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the answer: %v", method, path, err)
+	}
+	return resp.StatusCode, answer
+}
+
+// send is a request with a JSON body as user; it returns the status and
+// decodes the answer into out.
+func (n *node) send(t *testing.T, method, user, path, body string, out any) int {
+	t.Helper()
+	status, answer := n.request(t, method, path, n.token(t, user), body)
 	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("GET %s: decode: %v", path, err)
+		if err := json.Unmarshal(answer, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, answer, err)
 		}
 	}
-	return resp.StatusCode
+	return status
+}
+
+// get fetches a JSON answer as user into out and returns the status.
+func (n *node) get(t *testing.T, user, path string, out any) int {
+	t.Helper()
+	return n.send(t, http.MethodGet, user, path, "", out)
 }
 
 func (n *node) dial(t *testing.T, user string) *websocket.Conn {
