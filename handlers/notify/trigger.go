@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/projections/lease"
 )
 
@@ -115,14 +115,14 @@ func (t *Trigger) follow(ctx context.Context, progressed *atomic.Bool) error {
 		}
 		t.cfg.Logger.Info("notify trigger starts at the head of the log", "trigger", t.cfg.Name, "position", pos)
 	}
-	err = t.cfg.Log.Subscribe(ctx, pos, t.cfg.BatchSize, func(ctx context.Context, batch []events.RecordedEvent) error {
+	err = t.cfg.Log.Follow(ctx, pos, t.cfg.BatchSize, func(ctx context.Context, batch []*tail.Event) error {
 		if len(batch) == 0 {
 			return nil
 		}
 		var notes []Notification
 		counts := map[string]int{}
-		for _, rec := range batch {
-			n, err := t.decide(ctx, rec, counts)
+		for _, ev := range batch {
+			n, err := t.decide(ctx, ev, counts)
 			if err != nil {
 				return err
 			}

@@ -11,14 +11,17 @@ import (
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 )
 
-// Log is what a Trigger needs of the event log: events.Store and the log
-// tail (events/tail) both serve it.
+// Log is what a Trigger needs of the event log: the process's tail
+// (events/tail), whose events are decoded once for all its followers.
 type Log interface {
-	Subscribe(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []events.RecordedEvent) error) error
+	Follow(ctx context.Context, after events.Position, batchSize int, handle func(ctx context.Context, batch []*tail.Event) error) error
 	Head(ctx context.Context) (events.Position, error)
 }
+
+var _ Log = (*tail.Tail)(nil)
 
 // Sessions gives the event-sourced state of a session: its members, their
 // muted settings, its kind and title. *command.SessionRepository serves it.

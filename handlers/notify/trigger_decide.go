@@ -6,20 +6,30 @@ import (
 
 	"github.com/tellyou/tellyou/domain"
 	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 )
 
 // decide returns the notifications one event calls for, and counts each
 // recipient's outcome in counts. Only MessageSent calls for any.
-func (t *Trigger) decide(ctx context.Context, rec events.RecordedEvent, counts map[string]int) ([]Notification, error) {
+//
+// It reads the event as the tail decoded it. A notification carries no
+// content, so an event whose content the tail could not open (its keys out
+// of reach) is decoded again as stored rather than holding notifications up.
+func (t *Trigger) decide(ctx context.Context, ev *tail.Event, counts map[string]int) ([]Notification, error) {
+	rec := ev.RecordedEvent
 	if rec.Type != events.TypeMessageSent {
 		return nil, nil
 	}
-	env, err := events.Decode(rec)
-	if err != nil {
-		return nil, fmt.Errorf("decode event at %d: %w", rec.Position, err)
+	payload := ev.Envelope.Payload
+	if ev.DecodeErr != nil {
+		env, err := events.Decode(rec)
+		if err != nil {
+			return nil, fmt.Errorf("decode event at %d: %w", rec.Position, err)
+		}
+		payload = env.Payload
 	}
 	var msg events.MessageSent
-	switch e := env.Payload.(type) {
+	switch e := payload.(type) {
 	case events.MessageSent:
 		msg = e
 	case *events.MessageSent:
@@ -30,7 +40,7 @@ func (t *Trigger) decide(ctx context.Context, rec events.RecordedEvent, counts m
 	var recipients []string
 	var kind, title string
 	muted := 0
-	err = t.cfg.Sessions.View(ctx, msg.SessionID, func(s *domain.Session) {
+	err := t.cfg.Sessions.View(ctx, msg.SessionID, func(s *domain.Session) {
 		kind, title = s.Kind, s.Title
 		for _, id := range s.MemberIDs() {
 			switch {

@@ -3,12 +3,15 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tellyou/tellyou/domain"
+	"github.com/tellyou/tellyou/events"
+	"github.com/tellyou/tellyou/events/tail"
 	"github.com/tellyou/tellyou/handlers/command"
 	"github.com/tellyou/tellyou/handlers/handlerstest"
 	"github.com/tellyou/tellyou/handlers/notify"
@@ -74,11 +77,34 @@ func newTriggerEnv(t *testing.T) *triggerEnv {
 	return env
 }
 
+// tail returns a tail of the engine's store that runs until the test ends,
+// as the server's triggers follow the process's tail.
+func (e *triggerEnv) tail(t *testing.T, opener tail.Opener) *tail.Tail {
+	t.Helper()
+	tl, err := tail.New(tail.Config{Log: e.Store, Opener: opener})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("tail Run: %v", err)
+		}
+	})
+	return tl
+}
+
 // startTrigger runs a trigger until the returned stop is called or the test
 // ends, and waits until it has its checkpoint.
 func (e *triggerEnv) startTrigger(t *testing.T, cfg notify.TriggerConfig) (stop func(), tr *notify.Trigger) {
 	t.Helper()
-	cfg.Log, cfg.Pool, cfg.Presence = e.Store, e.Pool, e.online
+	if cfg.Log == nil {
+		cfg.Log = e.tail(t, e.Sealer)
+	}
+	cfg.Pool, cfg.Presence = e.Pool, e.online
 	if cfg.Sessions == nil {
 		cfg.Sessions = e.Commands.Sessions
 	}
@@ -144,6 +170,28 @@ func (e *triggerEnv) delivered(t *testing.T) map[string][]notify.Notification {
 		out[r.header.Get("webhook-id")] = append(out[r.header.Get("webhook-id")], n)
 	}
 	return out
+}
+
+// unreachableKeys is a stand-in for a keystore the node cannot reach: every
+// opening fails, so the tail passes sealed events on with a DecodeErr.
+type unreachableKeys struct{}
+
+func (unreachableKeys) Open(context.Context, events.Payload) (events.Payload, error) {
+	return nil, errors.New("keystore unreachable")
+}
+
+// A notification carries no content: messages whose content cannot be
+// opened still wake their offline recipients.
+func TestTriggerNotifiesWhenContentCannotBeOpened(t *testing.T) {
+	t.Parallel()
+	e := newTriggerEnv(t)
+	e.startTrigger(t, notify.TriggerConfig{Log: e.tail(t, unreachableKeys{})})
+	g := e.Group(t, "ann", "bob")
+	sent := e.Send(t, "ann", g, "sealed words", "c1")
+	got := e.delivered(t)
+	if ns := got[notify.WebhookID("bob", sent.MessageID)]; len(got) != 1 || len(ns) != 1 || ns[0].Seq != sent.Seq {
+		t.Fatalf("delivered %+v, want one notification to bob of seq %d", got, sent.Seq)
+	}
 }
 
 func TestTriggerNotifiesOfflineUnmutedRecipientsOnce(t *testing.T) {
