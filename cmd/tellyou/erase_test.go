@@ -106,7 +106,14 @@ func TestEraseEndToEnd(t *testing.T) {
 		t.Fatalf("erasure of a malformed id = %d %s", status, body)
 	}
 
-	// Every read path shows ann's messages erased and bob's as they were.
+	// Every read path shows ann's and dave's messages erased and bob's as
+	// they were, once the projections have applied both erasures.
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForProjections(t, conn)
+	conn.Close(ctx)
 	erasedShape := func(m pulledMessage) bool { return m.Erased && m.Content == "" && string(m.Ext) == "null" }
 	waitUntil(t, "the erasure in the history", func() bool {
 		msgs := history(sessionID)
@@ -353,15 +360,7 @@ func dumpReadModels(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	// Every projection has applied the whole log (each may trail the others).
-	waitUntil(t, "the projections at the head of the log", func() bool {
-		var behind bool
-		if err := conn.QueryRow(ctx, `SELECT count(*) < $1 OR bool_or(c.position < h.position)
-			FROM rm_checkpoints c, tellyou_log_head h`, len(projections.All())).Scan(&behind); err != nil {
-			t.Fatal(err)
-		}
-		return !behind
-	})
+	waitForProjections(t, conn)
 	var sb strings.Builder
 	for _, table := range []string{"rm_messages", "rm_reactions", "rm_sessions", "rm_members", "rm_search"} {
 		rows, err := conn.Query(ctx, `SELECT r::text FROM `+table+` r ORDER BY 1`)
@@ -375,6 +374,20 @@ func dumpReadModels(t *testing.T, url string) string {
 		fmt.Fprintf(&sb, "-- %s: %d rows\n%s\n", table, len(all), strings.Join(all, "\n"))
 	}
 	return sb.String()
+}
+
+// waitForProjections waits until every projection has applied the whole log
+// (each may trail the others).
+func waitForProjections(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	waitUntil(t, "the projections at the head of the log", func() bool {
+		var behind bool
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) < $1 OR bool_or(c.position < h.position)
+			FROM rm_checkpoints c, tellyou_log_head h`, len(projections.All())).Scan(&behind); err != nil {
+			t.Fatal(err)
+		}
+		return !behind
+	})
 }
 
 // waitUntil polls cond for up to 30 seconds.
